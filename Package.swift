@@ -1,0 +1,91 @@
+// swift-tools-version:6.0
+// mailgate: SMTP/POP3/IMAP gateway with Lua policies and an LMDB store.
+//
+// Set MAILGATE_CORE_ONLY=1 to build only the I/O-free modules (C shims, MailCore,
+// MailStore, Policy, SMTP) and their tests: no SwiftNIO/TLS compile, ~1 min on 2 cores.
+// MAILGATE_CORE_ONLY=Policy (a module name) narrows that to one module, its
+// dependencies and its test target, so work on one module is not blocked by another.
+import PackageDescription
+import Foundation
+
+let coreOnlySetting = ProcessInfo.processInfo.environment["MAILGATE_CORE_ONLY"]
+let coreOnly = coreOnlySetting != nil
+
+var targets: [Target] = [
+    .systemLibrary(name: "CLua", pkgConfig: "lua5.4",
+                   providers: [.apt(["liblua5.4-dev"])]),
+    .systemLibrary(name: "CLMDB", pkgConfig: "lmdb",
+                   providers: [.apt(["liblmdb-dev"])]),
+    .target(name: "CLuaShim", dependencies: ["CLua"]),
+    .target(name: "CCrypt", linkerSettings: [.linkedLibrary("crypt")]),
+    .target(name: "MailCore"),
+    .target(name: "MailStore", dependencies: ["MailCore", "CLMDB", "CCrypt"]),
+    .target(name: "Policy", dependencies: ["MailCore", "CLua", "CLuaShim"]),
+    .target(name: "SMTP", dependencies: ["MailCore", "Policy"]),
+    .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
+    .testTarget(name: "MailStoreTests", dependencies: ["MailStore"]),
+    .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
+    .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
+]
+
+if let only = coreOnlySetting, only != "1" {
+    // Keep `only`, its test target and their transitive target dependencies.
+    var keep: Set<String> = [only, only + "Tests"]
+    var changed = true
+    while changed {
+        changed = false
+        for target in targets where keep.contains(target.name) {
+            for case .targetItem(let name, _) in target.dependencies where !keep.contains(name) {
+                keep.insert(name); changed = true
+            }
+            for case .byNameItem(let name, _) in target.dependencies where !keep.contains(name) {
+                keep.insert(name); changed = true
+            }
+        }
+    }
+    targets = targets.filter { keep.contains($0.name) }
+}
+
+var dependencies: [Package.Dependency] = []
+var products: [Product] = []
+
+if !coreOnly {
+    dependencies = [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    ]
+    targets += [
+        .target(name: "Gateway", dependencies: [
+            "MailCore", "MailStore", "Policy", "SMTP",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+        .executableTarget(name: "mailgate", dependencies: [
+            "Gateway", "MailStore", "MailCore", "Policy",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["MailCore"]),
+    ]
+    products = [.executable(name: "mailgate", targets: ["mailgate"])]
+}
+
+let package = Package(
+    name: "mailgate",
+    platforms: [.macOS(.v14)],
+    products: products,
+    dependencies: dependencies,
+    targets: targets,
+    swiftLanguageModes: [.v6]
+)

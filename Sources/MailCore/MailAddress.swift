@@ -1,0 +1,117 @@
+// RFC 5321 mailbox addresses as mailgate routes them. Parsing is strict on purpose:
+// relay tricks (percent hack, bang paths, source routes, quoted local parts, IP
+// literals, trailing dots) either fail to parse or keep their whole local part, so
+// they can never make a foreign domain look local or a local one look foreign.
+
+public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
+    /// Local part exactly as given (case preserved; quoted forms unquoted).
+    public let localPart: String
+    /// Domain, lower-cased; an address literal keeps its brackets: "[192.0.2.1]".
+    public let domain: String
+
+    public init(localPart: String, domain: String) {
+        self.localPart = localPart
+        self.domain = domain.lowercased()
+    }
+
+    public var address: String { "\(localPart)@\(domain)" }
+    public var description: String { address }
+    /// Key for lookups: mailbox names are case-insensitive in mailgate.
+    public var normalized: String { "\(localPart.lowercased())@\(domain)" }
+    public var isDomainLiteral: Bool { domain.hasPrefix("[") }
+    /// True when the local part was quoted or holds characters used by relay tricks.
+    public var hasRoutingCharacters: Bool {
+        localPart.contains { $0 == "%" || $0 == "!" || $0 == "@" || $0 == "\"" }
+    }
+
+    public enum ParseError: Error, Equatable, Sendable {
+        case empty, missingAt, badLocalPart, badDomain, tooLong
+    }
+
+    static let maxLocalPart = 64
+    static let maxDomain = 255
+
+    /// Parses "local@domain" (no angle brackets). `allowUTF8` admits non-ASCII (SMTPUTF8).
+    public static func parse(_ text: Substring, allowUTF8: Bool = false) throws(ParseError) -> MailAddress {
+        if text.isEmpty { throw .empty }
+        let localPart: String
+        let rest: Substring
+        if text.first == "\"" {
+            // quoted-string: scan to the closing quote, honouring backslash escapes
+            var value = ""
+            var index = text.index(after: text.startIndex)
+            var closed = false
+            while index < text.endIndex {
+                let char = text[index]
+                if char == "\\" {
+                    index = text.index(after: index)
+                    guard index < text.endIndex else { throw .badLocalPart }
+                    value.append(text[index])
+                } else if char == "\"" {
+                    closed = true
+                    index = text.index(after: index)
+                    break
+                } else {
+                    guard char.isASCII ? (char.asciiValue! >= 32 && char.asciiValue! < 127) : allowUTF8 else {
+                        throw .badLocalPart
+                    }
+                    value.append(char)
+                }
+                index = text.index(after: index)
+            }
+            guard closed else { throw .badLocalPart }
+            guard index < text.endIndex, text[index] == "@" else { throw .missingAt }
+            localPart = value
+            rest = text[text.index(after: index)...]
+        } else {
+            guard let at = text.lastIndex(of: "@") else { throw .missingAt }
+            let local = text[..<at]
+            guard isDotAtom(local, allowUTF8: allowUTF8) else { throw .badLocalPart }
+            localPart = String(local)
+            rest = text[text.index(after: at)...]
+        }
+        if localPart.isEmpty { throw .badLocalPart }
+        if localPart.utf8.count > maxLocalPart { throw .tooLong }
+        let domain = try parseDomain(rest, allowUTF8: allowUTF8)
+        return MailAddress(localPart: localPart, domain: domain)
+    }
+
+    public static func parse(_ text: String, allowUTF8: Bool = false) throws(ParseError) -> MailAddress {
+        try parse(Substring(text), allowUTF8: allowUTF8)
+    }
+
+    static func isAtext(_ char: Character, allowUTF8: Bool) -> Bool {
+        if !char.isASCII { return allowUTF8 }
+        if char.isLetter || char.isNumber { return true }
+        return "!#$%&'*+-/=?^_`{|}~".contains(char)
+    }
+
+    static func isDotAtom(_ text: Substring, allowUTF8: Bool) -> Bool {
+        if text.isEmpty || text.first == "." || text.last == "." || text.contains("..") { return false }
+        return text.allSatisfy { $0 == "." || isAtext($0, allowUTF8: allowUTF8) }
+    }
+
+    static func parseDomain(_ text: Substring, allowUTF8: Bool) throws(ParseError) -> String {
+        if text.isEmpty || text.utf8.count > maxDomain { throw .badDomain }
+        if text.first == "[" {
+            guard text.last == "]" else { throw .badDomain }
+            let inner = text.dropFirst().dropLast()
+            if inner.lowercased().hasPrefix("ipv6:") {
+                guard IPAddress(String(inner.dropFirst(5))) != nil else { throw .badDomain }
+            } else {
+                guard let ip = IPAddress(String(inner)), ip.isV4 else { throw .badDomain }
+            }
+            return String(text).lowercased()
+        }
+        // A trailing dot ("example.com.") is refused rather than silently stripped:
+        // it is a classic way to make a local domain compare unequal.
+        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+        for label in labels {
+            guard !label.isEmpty, label.utf8.count <= 63,
+                  label.first != "-", label.last != "-",
+                  label.allSatisfy({ $0 == "-" || ($0.isASCII ? ($0.isLetter || $0.isNumber) : allowUTF8) })
+            else { throw .badDomain }
+        }
+        return String(text).lowercased()
+    }
+}

@@ -1,0 +1,31 @@
+// What Lua's `mailgate.*` host API reaches outside the VM. The Gateway implements it
+// over the store, so protocols and Lua read the same facts (one way in per fact).
+import MailCore
+
+public enum PolicyLogLevel: String, Sendable { case debug, info, warning, error }
+
+public protocol PolicyHost: Sendable {
+    func isLocalDomain(_ domain: String) -> Bool
+    /// True when `address` (normalized "user@domain") is an account.
+    func userExists(_ address: String) -> Bool
+    /// True when `address` is an alias/forward source.
+    func aliasExists(_ address: String) -> Bool
+    /// True when `domain` has a catch-all mailbox.
+    func hasCatchAll(_ domain: String) -> Bool
+
+    /// True when `ip` has an unexpired open-SMTP whitelist entry.
+    func whitelistContains(_ ip: String) -> Bool
+    func whitelistAdd(_ ip: String, user: String?, ttlSeconds: Int)
+    func whitelistRemove(_ ip: String)
+
+    /// Adds `amount` to the sliding-window counter `key` and returns the count within
+    /// the last `windowSeconds` (including this increment).
+    func counterIncrement(_ key: String, amount: Int, windowSeconds: Int) -> Int
+    /// The count within the last `windowSeconds` without changing it.
+    func counterGet(_ key: String, windowSeconds: Int) -> Int
+
+    /// Seconds since the epoch (injected so tests control time).
+    func now() -> Double
+
+    func log(_ level: PolicyLogLevel, policy: String, _ message: String)
+}

@@ -1,0 +1,42 @@
+import Testing
+@testable import MailCore
+
+@Suite struct MailAddressTests {
+    @Test func parsesPlainAddress() throws {
+        let address = try MailAddress.parse("John.Doe@Example.COM")
+        #expect(address.localPart == "John.Doe")
+        #expect(address.domain == "example.com")
+        #expect(address.normalized == "john.doe@example.com")
+    }
+
+    @Test func quotedLocalPartKeepsRoutingCharacters() throws {
+        let address = try MailAddress.parse("\"user@evil.com\"@local.test")
+        #expect(address.localPart == "user@evil.com")
+        #expect(address.domain == "local.test")
+        #expect(address.hasRoutingCharacters)
+    }
+
+    @Test func percentHackStaysLocal() throws {
+        let address = try MailAddress.parse("user%evil.com@local.test")
+        #expect(address.domain == "local.test")
+        #expect(address.localPart == "user%evil.com")
+    }
+
+    @Test func refusesTrailingDotAndEmptyLabels() {
+        #expect(throws: MailAddress.ParseError.badDomain) { try MailAddress.parse("a@example.com.") }
+        #expect(throws: MailAddress.ParseError.badDomain) { try MailAddress.parse("a@example..com") }
+        #expect(throws: MailAddress.ParseError.missingAt) { try MailAddress.parse("nobody") }
+    }
+
+    @Test func domainLiteral() throws {
+        let address = try MailAddress.parse("a@[192.0.2.1]")
+        #expect(address.isDomainLiteral)
+        #expect(throws: MailAddress.ParseError.badDomain) { try MailAddress.parse("a@[999.1.1.1]") }
+    }
+
+    @Test func loginForms() {
+        #expect(LoginName.normalize("webmaster%midominio.com") == "webmaster@midominio.com")
+        #expect(LoginName.normalize("Bob@Example.com") == "bob@example.com")
+        #expect(LoginName.normalize("bob") == nil)
+    }
+}
