@@ -1,0 +1,125 @@
+// The DATA phase decoder (RFC 5321 §4.1.4, §4.5.2): removes dot-stuffing and finds the
+// end of the message. Only CRLF "." CRLF ends it; a bare CR or LF anywhere marks the
+// message as refused (no SMTP smuggling). Memory is bounded by `maxSize`: past it the
+// bytes are counted and dropped until the end, so the reply can still be 552 in step.
+
+public struct DataReader: Sendable {
+    public enum Problem: Sendable, Equatable {
+        case bareLineEnding
+        case lineTooLong
+        case tooLarge
+    }
+
+    public let maxSize: Int
+    public let maxLineLength: Int
+    public private(set) var message: [UInt8] = []
+    public private(set) var receivedSize = 0
+    public private(set) var problem: Problem?
+
+    private enum State { case lineStart, middle, carriageReturn, dot, dotCarriageReturn }
+    private var state: State = .lineStart
+    private var lineLength = 0
+
+    public init(maxSize: Int, maxLineLength: Int, expectedSize: Int? = nil) {
+        self.maxSize = maxSize
+        self.maxLineLength = maxLineLength
+        if let expectedSize, expectedSize > 0 { message.reserveCapacity(min(expectedSize, maxSize) + 512) }
+    }
+
+    /// Consumes bytes from `buffer[start...]`; returns true once the terminating
+    /// CRLF.CRLF has been consumed (`start` then points just past it).
+    public mutating func feed(_ buffer: [UInt8], start: inout Int) -> Bool {
+        var index = start
+        let end = buffer.count
+        defer { start = index }
+        while index < end {
+            let byte = buffer[index]
+            index += 1
+            switch state {
+            case .lineStart:
+                if byte == 0x2E { state = .dot } else { content(byte) }
+            case .dot:
+                if byte == 0x0D { state = .dotCarriageReturn } else { content(byte) }
+            case .dotCarriageReturn:
+                if byte == 0x0A { return true }
+                flag(.bareLineEnding)
+                append(0x0D)
+                content(byte)
+            case .carriageReturn:
+                if byte == 0x0A {
+                    append(0x0D); append(0x0A)
+                    if lineLength + 2 > maxLineLength { flag(.lineTooLong) }
+                    lineLength = 0
+                    state = .lineStart
+                } else {
+                    flag(.bareLineEnding)
+                    append(0x0D)
+                    content(byte)
+                }
+            case .middle:
+                content(byte)
+            }
+        }
+        return false
+    }
+
+    /// A byte inside a line (or a bare CR/LF, which is flagged and kept from ending anything).
+    private mutating func content(_ byte: UInt8) {
+        switch byte {
+        case 0x0D:
+            state = .carriageReturn
+        case 0x0A:
+            flag(.bareLineEnding)
+            append(byte)
+            lineLength = 0
+            state = .middle
+        default:
+            append(byte)
+            lineLength += 1
+            state = .middle
+        }
+    }
+
+    private mutating func append(_ byte: UInt8) {
+        receivedSize += 1
+        if receivedSize > maxSize {
+            if problem == nil || problem != .tooLarge { problem = .tooLarge }
+            if !message.isEmpty { message = [] }
+            return
+        }
+        message.append(byte)
+    }
+
+    private mutating func flag(_ found: Problem) {
+        // Size wins over the others: it is the reply the client can act on.
+        if problem == nil { problem = found }
+    }
+}
+
+/// Collects BDAT chunks (RFC 3030): exact byte counts, no stuffing, bounded by `maxSize`.
+public struct ChunkReader: Sendable {
+    public let maxSize: Int
+    public private(set) var message: [UInt8] = []
+    public private(set) var receivedSize = 0
+    public var tooLarge: Bool { receivedSize > maxSize }
+    private var remaining = 0
+
+    public init(maxSize: Int) { self.maxSize = maxSize }
+
+    public mutating func beginChunk(size: Int) { remaining = size }
+    public var chunkComplete: Bool { remaining == 0 }
+
+    /// Consumes up to the rest of the current chunk from `buffer[start...]`.
+    public mutating func feed(_ buffer: [UInt8], start: inout Int) {
+        let take = min(remaining, buffer.count - start)
+        guard take > 0 else { return }
+        receivedSize += take
+        if receivedSize <= maxSize {
+            message.append(contentsOf: buffer[start..<(start + take)])
+        } else if !message.isEmpty {
+            message = []
+        }
+        remaining -= take
+        start += take
+    }
+}
