@@ -1,0 +1,131 @@
+// mailgate.toml: every key optional, defaults give a working development instance.
+// A bad file is refused with the key and the reason (at start and on reload).
+// Relative paths are resolved against the config file's directory, or the working
+// directory when running on built-in defaults.
+import Foundation
+import MailCore
+import Policy
+import TOMLKit
+
+public enum ListenerKind: String, CaseIterable, Sendable {
+    case smtp, submission, smtps, pop3, pop3s, imap, imaps
+
+    public var implicitTLS: Bool { self == .smtps || self == .pop3s || self == .imaps }
+}
+
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// "127.0.0.1:25", "[::1]:25", "0.0.0.0:25", ":25" (all IPv4 addresses).
+    public static func parse(_ text: String) -> ListenAddress? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty { host = "0.0.0.0" }
+        guard IPAddress(host) != nil || host == "localhost" else { return nil }
+        return ListenAddress(host: host, port: port)
+    }
+}
+
+public struct RouteConfiguration: Sendable, Equatable {
+    public enum TLSMode: String, Sendable { case opportunistic, required, none }
+    public var host: String
+    public var port: Int
+    public var tls: TLSMode
+    public var username: String?
+    public var password: String?
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var key: String
+    public var reason: String
+    public var file: String?
+    public var description: String {
+        (file.map { "\($0): " } ?? "") + (key.isEmpty ? reason : "\(key): \(reason)")
+    }
+}
+
+public struct GatewayConfiguration: Sendable {
+    public var hostname: String
+    public var dataDirectory: String
+    public var listeners: [ListenerKind: [ListenAddress]]
+    public var certificatePath: String?
+    public var privateKeyPath: String?
+    /// PLAIN/LOGIN/USER without TLS from non-loopback clients (default false).
+    public var allowPlaintextAuth: Bool
+    public var limits: Limits
+    public var nameserver: ListenAddress?
+    public var retryIntervals: [Duration]
+    public var routes: [String: RouteConfiguration]
+    public var policyDirectory: String
+    public var pluginDirectory: String
+    public var policyChain: [String]
+    public var policySettings: [String: PolicyValue]
+    public var logLevel: String
+    /// The file this came from (nil = built-in defaults).
+    public var sourceFile: String?
+
+    public static let defaultChain = ["ratelimit", "badmailfrom", "relay", "open_smtp", "limits"]
+
+    public static func defaults(baseDirectory: String = FileManager.default.currentDirectoryPath) -> GatewayConfiguration {
+        GatewayConfiguration(
+            hostname: defaultHostname(),
+            dataDirectory: resolve("mailgate-data", base: baseDirectory),
+            listeners: [
+                .smtp: [ListenAddress(host: "127.0.0.1", port: 2525)],
+                .submission: [ListenAddress(host: "127.0.0.1", port: 2587)],
+                .smtps: [ListenAddress(host: "127.0.0.1", port: 2465)],
+            ],
+            certificatePath: nil, privateKeyPath: nil, allowPlaintextAuth: false,
+            limits: Limits(), nameserver: nil,
+            retryIntervals: [.seconds(60), .seconds(300), .seconds(900), .seconds(1800), .seconds(3600)],
+            routes: [:],
+            policyDirectory: resolve("policies", base: baseDirectory),
+            pluginDirectory: resolve("plugins", base: baseDirectory),
+            policyChain: defaultChain, policySettings: [:], logLevel: "info", sourceFile: nil)
+    }
+
+    static func defaultHostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        let name = String(cString: buffer)
+        return name.isEmpty ? "localhost" : name
+    }
+
+    static func resolve(_ path: String, base: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    /// Loads `path`; a missing file is an error (the caller decides whether to look).
+    public static func load(path: String) throws(ConfigurationError) -> GatewayConfiguration {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) }
+        catch { throw ConfigurationError(key: "", reason: "cannot read file: \(error.localizedDescription)", file: path) }
+        let base = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path
+        do {
+            var configuration = try parse(text, baseDirectory: base)
+            configuration.sourceFile = path
+            return configuration
+        } catch {
+            var located = error
+            located.file = path
+            throw located
+        }
+    }
+
+    public static func parse(_ text: String, baseDirectory: String) throws(ConfigurationError) -> GatewayConfiguration {
+        let table: TOMLTable
+        do { table = try TOMLTable(string: text) }
+        catch let error as TOMLParseError {
+            throw ConfigurationError(key: "", reason: "line \(error.source.begin.line): \(error.description)")
+        } catch {
+            throw ConfigurationError(key: "", reason: "\(error)")
+        }
+        var reader = ConfigurationReader(baseDirectory: baseDirectory)
+        return try reader.read(table)
+    }
+}
