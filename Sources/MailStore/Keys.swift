@@ -1,0 +1,79 @@
+// Key layout of every named database, designed for range scans: big-endian integers,
+// one prefix per owner. Addresses are split "domain\0local" so a domain's accounts,
+// aliases and mailboxes are one contiguous key range.
+//
+//   domains       domain                         -> DomainRecord
+//   accounts      domain \0 local                -> AccountRecord
+//   aliases       domain \0 local                -> AliasRecord
+//   catchall      domain                         -> target address (UTF-8)
+//   mailboxNames  domain \0 local \0 name        -> mailbox id (8 BE)
+//   mailboxes     mailbox id (8 BE)              -> MailboxRecord
+//   messages      mailbox id (8 BE) + uid (4 BE) -> MessageRecord
+//   blobs         blob id (8 BE)                 -> raw message bytes
+//   blobRefs      blob id (8 BE)                 -> reference count (4 BE)
+//   queue         queue id (sortable string)     -> QueueEntry (JSON)
+//   whitelist     ip (as given)                  -> WhitelistRecord
+//   counters      key (as given)                 -> CounterRecord
+//   meta          name                           -> schema version, id sequences
+
+enum Keys {
+    static let separator: UInt8 = 0
+
+    /// "domain\0local" for an address already normalized ("local@domain").
+    static func address(_ address: String) -> [UInt8] {
+        let (local, domain) = split(address)
+        return Array(domain.utf8) + [separator] + Array(local.utf8)
+    }
+
+    /// Prefix of every address key in `domain`: "domain\0".
+    static func domainPrefix(_ domain: String) -> [UInt8] {
+        Array(domain.utf8) + [separator]
+    }
+
+    /// Inverse of `address(_:)`.
+    static func addressFromKey(_ key: UnsafeRawBufferPointer) -> String {
+        guard let sep = key.firstIndex(of: separator) else { return String(decoding: key, as: UTF8.self) }
+        let domain = String(decoding: key[..<sep], as: UTF8.self)
+        let local = String(decoding: key[(sep + 1)...], as: UTF8.self)
+        return "\(local)@\(domain)"
+    }
+
+    static func mailboxNamePrefix(account: String) -> [UInt8] {
+        address(account) + [separator]
+    }
+
+    static func mailboxName(account: String, name: String) -> [UInt8] {
+        mailboxNamePrefix(account: account) + Array(name.utf8)
+    }
+
+    static func id(_ value: UInt64) -> [UInt8] { be64(value) }
+
+    static func message(_ mailboxID: UInt64, _ uid: UInt32) -> [UInt8] {
+        be64(mailboxID) + be32(uid)
+    }
+
+    static func split(_ address: String) -> (local: Substring, domain: Substring) {
+        guard let at = address.lastIndex(of: "@") else { return (address[...], "") }
+        return (address[..<at], address[address.index(after: at)...])
+    }
+
+    static func be64(_ value: UInt64) -> [UInt8] {
+        withUnsafeBytes(of: value.bigEndian) { Array($0) }
+    }
+
+    static func be32(_ value: UInt32) -> [UInt8] {
+        withUnsafeBytes(of: value.bigEndian) { Array($0) }
+    }
+
+    static func readBE64(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0) -> UInt64 {
+        var value: UInt64 = 0
+        for i in 0..<8 { value = value << 8 | UInt64(bytes[offset + i]) }
+        return value
+    }
+
+    static func readBE32(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0) -> UInt32 {
+        var value: UInt32 = 0
+        for i in 0..<4 { value = value << 8 | UInt32(bytes[offset + i]) }
+        return value
+    }
+}

@@ -1,0 +1,213 @@
+// The single writer: one dedicated thread owns every LMDB write transaction (LMDB needs
+// begin and commit on the same thread, and nothing may await inside). Callers enqueue
+// `WriteOp`s and never block (the synchronous API waits on a semaphore afterwards).
+// Group commit: the thread drains all pending ops, runs each in a nested child
+// transaction of ONE write transaction (a failing op rolls back alone), commits once
+// (one fsync), and only then completes each op. MDB_MAP_FULL aborts the batch, grows the
+// map and retries; when the map cannot grow, ops are retried one by one and those that
+// still do not fit fail with `.mapFull`. MDB_TXN_FULL splits the batch in halves.
+// The thread also runs mdb_reader_check about once a minute.
+
+import CLMDB
+import Foundation
+
+/// One unit of work for the writer. `run` may be called several times (retries); it must
+/// only touch the transaction and its own result slot. `finish` is called exactly once,
+/// on the writer thread, after the commit (nil) or with the op's failure.
+/// @unchecked Sendable: created by the submitter, then touched only by the writer thread.
+final class WriteOp: @unchecked Sendable {
+    let run: (Txn) throws(StoreError) -> Void
+    let finish: (StoreError?) -> Void
+    let estimatedBytes: Int
+    var failure: StoreError?
+
+    init(estimatedBytes: Int, run: @escaping (Txn) throws(StoreError) -> Void,
+         finish: @escaping (StoreError?) -> Void) {
+        self.estimatedBytes = estimatedBytes
+        self.run = run
+        self.finish = finish
+    }
+}
+
+/// @unchecked Sendable: `pending`, `stopping` and `running` are guarded by `condition`;
+/// everything else is immutable or touched only on the writer thread.
+final class WriterThread: @unchecked Sendable {
+    private let env: LMDBEnvironment
+    private let condition = NSCondition()
+    private var pending: [WriteOp] = []
+    private var stopping = false
+    private var running = false
+    private let exited = DispatchSemaphore(value: 0)
+    private var thread: Thread?
+    private var lastReaderCheck = Date()
+
+    static let maxBatchOps = 1024
+    static let maxBatchBytes = 64 * 1024 * 1024
+
+    init(env: LMDBEnvironment) {
+        self.env = env
+    }
+
+    func start() {
+        condition.lock()
+        running = true
+        condition.unlock()
+        let thread = Thread { [self] in self.main() }
+        thread.name = "mailgate-store-writer"
+        thread.stackSize = 1 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// True when the calling thread is the writer (a synchronous write from a completion
+    /// handler would deadlock).
+    var isWriterThread: Bool { Thread.current === thread }
+
+    /// Enqueues `op`; returns false (and does not call `finish`) once the writer stopped.
+    func submit(_ op: WriteOp) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard running, !stopping else { return false }
+        pending.append(op)
+        if pending.count == 1 { condition.signal() }
+        return true
+    }
+
+    /// Completes every op already submitted, then stops the thread. Idempotent.
+    func stop() {
+        condition.lock()
+        guard running, !stopping else {
+            condition.unlock()
+            return
+        }
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        if !isWriterThread { exited.wait() }
+    }
+
+    private func main() {
+        while true {
+            condition.lock()
+            while pending.isEmpty && !stopping {
+                if !condition.wait(until: Date(timeIntervalSinceNow: 30)) { break }
+            }
+            if pending.isEmpty && stopping {
+                running = false
+                condition.unlock()
+                exited.signal()
+                return
+            }
+            let batch = takeBatch()
+            condition.unlock()
+            if !batch.isEmpty { process(batch) }
+            if lastReaderCheck.timeIntervalSinceNow < -60 {
+                _ = env.readerCheck()
+                lastReaderCheck = Date()
+            }
+        }
+    }
+
+    /// Takes up to maxBatchOps / maxBatchBytes pending ops (at least one). Lock held.
+    private func takeBatch() -> [WriteOp] {
+        var count = 0
+        var bytes = 0
+        for op in pending {
+            if count > 0 && (count >= Self.maxBatchOps || bytes + op.estimatedBytes > Self.maxBatchBytes) { break }
+            count += 1
+            bytes += op.estimatedBytes
+        }
+        let batch = Array(pending.prefix(count))
+        pending.removeFirst(count)
+        return batch
+    }
+
+    private enum Attempt {
+        case committed
+        case mapFull(StoreError)
+        case txnFull(StoreError)
+        case failed(StoreError)
+    }
+
+    private func process(_ ops: [WriteOp]) {
+        while true {
+            switch attempt(ops) {
+            case .committed:
+                for op in ops { op.finish(op.failure) }
+                return
+            case .mapFull(let error):
+                let needed = ops.reduce(0) { $0 + $1.estimatedBytes }
+                if env.grow(needed: needed) { continue }
+                if ops.count > 1 {
+                    for op in ops { process([op]) }
+                } else {
+                    for op in ops { op.finish(error) }
+                }
+                return
+            case .txnFull(let error):
+                if ops.count > 1 {
+                    let half = ops.count / 2
+                    process(Array(ops[..<half]))
+                    process(Array(ops[half...]))
+                } else {
+                    for op in ops { op.finish(error) }
+                }
+                return
+            case .failed(let error):
+                for op in ops { op.finish(error) }
+                return
+            }
+        }
+    }
+
+    /// Runs `ops` in one write transaction, each in its own child transaction.
+    private func attempt(_ ops: [WriteOp]) -> Attempt {
+        let parent: OpaquePointer
+        do {
+            parent = try env.beginWrite()
+        } catch {
+            return .failed(error)
+        }
+        defer { env.endWrite() }
+        for op in ops {
+            op.failure = nil
+            var child: OpaquePointer?
+            var rc = mdb_txn_begin(env.env, parent, 0, &child)
+            if rc != 0 || child == nil {
+                mdb_txn_abort(parent)
+                return classify(LMDBEnvironment.error(rc, "cannot begin a nested transaction"))
+            }
+            do throws(StoreError) {
+                try op.run(Txn(raw: child!, env: env))
+            } catch {
+                mdb_txn_abort(child)
+                if isBatchFatal(error) {
+                    mdb_txn_abort(parent)
+                    return classify(error)
+                }
+                op.failure = error
+                continue
+            }
+            rc = mdb_txn_commit(child)
+            if rc != 0 {
+                let error = LMDBEnvironment.error(rc, "cannot commit a nested transaction")
+                mdb_txn_abort(parent)
+                return classify(error)
+            }
+        }
+        let rc = mdb_txn_commit(parent)
+        if rc != 0 { return classify(LMDBEnvironment.error(rc, "cannot commit the write transaction")) }
+        return .committed
+    }
+
+    private func isBatchFatal(_ error: StoreError) -> Bool {
+        error.kind == .mapFull || error.code == MDB_TXN_FULL || error.code == MDB_BAD_TXN
+            || error.code == MDB_MAP_RESIZED
+    }
+
+    private func classify(_ error: StoreError) -> Attempt {
+        if error.kind == .mapFull { return .mapFull(error) }
+        if error.code == MDB_TXN_FULL { return .txnFull(error) }
+        return .failed(error)
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+@testable import MailStore
+
+@Suite struct LMDBStoreTests {
+    @Test func createsDataDirectoryPrivately() throws {
+        let dir = TempDir()
+        let nested = dir.path + "/a/b"
+        let store = try LMDBStore(directory: nested, durable: false)
+        store.close()
+        store.close()   // idempotent
+        let attributes = try FileManager.default.attributesOfItem(atPath: nested)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o700)
+        #expect(FileManager.default.fileExists(atPath: nested + "/data.mdb"))
+        expectError(.io) { try store.addDomain("example.test") }
+        #expect(store.account("postmaster@example.test") == nil)
+        try? FileManager.default.removeItem(atPath: dir.path)
+    }
+
+    @Test func twoInstancesSeeEachOthersWrites() throws {
+        let dir = TempDir()
+        let server = try LMDBStore(directory: dir.path, mapSize: 1 << 20, durable: false)
+        let cli = try LMDBStore(directory: dir.path, mapSize: 1 << 20, durable: false)
+        defer { server.close(); cli.close() }
+        try cli.addDomain("example.test")
+        try cli.addAccount("alice@example.test", passwordHash: nil, quota: nil, apopSecret: nil)
+        #expect(server.account("alice@example.test") != nil)
+        let r = try deliverSync(server, DeliveryRequest(
+            message: message("hello"), local: [LocalDeliveryTarget(account: "alice@example.test")], internalDate: 1))
+        #expect(r.local == [.stored(uid: 1)])
+        #expect(cli.account("alice@example.test")?.messageCount == 1)
+        try server.whitelistAdd(ip: "192.0.2.7", user: nil, expires: 100)
+        #expect(cli.whitelistContains(ip: "192.0.2.7", now: 50))
+        // Growth in one instance (big message) is adopted by the other (MDB_MAP_RESIZED).
+        let big = message("big", size: 3 << 20)
+        let r2 = try deliverSync(cli, DeliveryRequest(
+            message: big, local: [LocalDeliveryTarget(account: "alice@example.test")], internalDate: 2))
+        #expect(r2.local == [.stored(uid: 2)])
+        #expect(server.mailbox(account: "alice@example.test", name: "INBOX")?.messageCount == 2)
+        try server.addAccount("bob@example.test", passwordHash: nil, quota: nil, apopSecret: nil)
+        #expect(cli.account("bob@example.test") != nil)
+        let blob = try #require(try server.messages(mailboxID: server.mailbox(account: "alice@example.test", name: "INBOX")!.id).last).blobID
+        #expect(try server.messageBytes(blobID: blob) == big)
+    }
+
+    @Test func groupCommitConcurrentDeliveriesSurviveReopen() throws {
+        let dir = TempDir()
+        var store = try LMDBStore(directory: dir.path, durable: true)
+        try store.addDomain("example.test")
+        let users = (0..<8).map { "user\($0)@example.test" }
+        for user in users { try store.addAccount(user, passwordHash: nil, quota: nil, apopSecret: nil) }
+
+        let total = 200
+        let group = DispatchGroup()
+        let failures = Box<Int>()
+        failures.value = 0
+        let lock = NSLock()
+        let shared = store
+        let start = Date()
+        DispatchQueue.concurrentPerform(iterations: total) { i in
+            group.enter()
+            let request = DeliveryRequest(message: message("message \(i)"),
+                                          local: [LocalDeliveryTarget(account: users[i % users.count])],
+                                          internalDate: Double(i))
+            shared.deliver(request) { result in
+                if case .success(let r) = result, case .stored = r.local[0] {} else {
+                    lock.lock(); failures.value! += 1; lock.unlock()
+                }
+                group.leave()
+            }
+        }
+        group.wait()
+        let elapsed = Date().timeIntervalSince(start)
+        print("group commit: \(total) durable deliveries in \(String(format: "%.3f", elapsed)) s")
+        #expect(failures.value == 0)
+        store.close()
+
+        store = try LMDBStore(directory: dir.path, durable: true)
+        defer { store.close() }
+        var count = 0
+        var bodies = Set<String>()
+        for user in users {
+            let inbox = try #require(store.mailbox(account: user, name: "INBOX"))
+            let messages = try store.messages(mailboxID: inbox.id)
+            #expect(messages.map(\.uid) == Array(1...UInt32(messages.count)))
+            count += messages.count
+            for m in messages { bodies.insert(String(decoding: try store.messageBytes(blobID: m.blobID), as: UTF8.self)) }
+        }
+        #expect(count == total)
+        #expect(bodies.count == total)
+    }
+
+    @Test func mapGrowsOnDemand() throws {
+        try withStore(mapSize: 256 * 1024, maxMapSize: 1 << 30) { store, _ throws in
+            try store.addDomain("example.test")
+            try store.addAccount("alice@example.test", passwordHash: nil, quota: 1 << 30, apopSecret: nil)
+            let before = store.mapSize
+            for i in 0..<20 {
+                let r = try deliverSync(store, DeliveryRequest(
+                    message: message("m\(i)", size: 100_000),
+                    local: [LocalDeliveryTarget(account: "alice@example.test")], internalDate: Double(i)))
+                #expect(r.local == [.stored(uid: UInt32(i + 1))])
+            }
+            #expect(store.mapSize > before)
+            #expect(store.account("alice@example.test")?.messageCount == 20)
+        }
+    }
+
+    @Test func mapFullFailsCleanlyAndReadsKeepWorking() throws {
+        try withStore(mapSize: 256 * 1024, maxMapSize: 256 * 1024) { store, _ throws in
+            try store.addDomain("example.test")
+            try store.addAccount("alice@example.test", passwordHash: nil, quota: 1 << 30, apopSecret: nil)
+            let small = try deliverSync(store, DeliveryRequest(
+                message: message("small"), local: [LocalDeliveryTarget(account: "alice@example.test")], internalDate: 1))
+            #expect(small.local == [.stored(uid: 1)])
+            expectError(.mapFull) {
+                _ = try deliverSync(store, DeliveryRequest(
+                    message: message("huge", size: 1 << 20),
+                    local: [LocalDeliveryTarget(account: "alice@example.test")], internalDate: 2))
+            }
+            // Many in one batch: the small ones still succeed when retried alone.
+            let results = Box<[Result<DeliveryResult, StoreError>]>()
+            results.value = []
+            let lock = NSLock()
+            let group = DispatchGroup()
+            for i in 0..<6 {
+                group.enter()
+                let size = i % 2 == 0 ? 1 << 20 : 100
+                store.deliver(DeliveryRequest(message: message("b\(i)", size: size),
+                                              local: [LocalDeliveryTarget(account: "alice@example.test")],
+                                              internalDate: 3)) { result in
+                    lock.lock(); results.value!.append(result); lock.unlock()
+                    group.leave()
+                }
+            }
+            group.wait()
+            let failures = results.value!.filter { if case .failure(let e) = $0 { return e.kind == .mapFull } else { return false } }
+            #expect(failures.count == 3)
+            #expect(results.value!.count == 6)
+            let account = try #require(store.account("alice@example.test"))
+            #expect(account.messageCount == 4)
+            #expect(try store.domains() == ["example.test"])
+            let inbox = try #require(store.mailbox(account: "alice@example.test", name: "INBOX"))
+            #expect(try store.messages(mailboxID: inbox.id).count == 4)
+            try store.whitelistAdd(ip: "192.0.2.1", user: nil, expires: 10)   // small writes still work
+            #expect(store.readerCheck() == 0)
+        }
+    }
+}
