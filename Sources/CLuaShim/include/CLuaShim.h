@@ -1,0 +1,78 @@
+// CLuaShim: the only code that touches Lua API calls which may raise (longjmp) or
+// that are C macros. Swift calls these functions and the non-raising parts of the
+// Lua API; no Lua error ever unwinds through a Swift frame:
+//  - scripts run only inside mg_pcall (a C-side lua_pcall with a C message handler);
+//  - host functions are C trampolines: Swift reads arguments with non-raising calls
+//    and returns a negative count to ask the trampoline to raise the error message
+//    it pushed, after Swift has returned;
+//  - the memory cap is enforced only while Lua code runs (mg_pcall, mg_load_text);
+//    while Swift pushes values, allocation cannot fail short of a real out-of-memory,
+//    which aborts the process (as Swift itself does) instead of unwinding.
+#ifndef MAILGATE_CLUASHIM_H
+#define MAILGATE_CLUASHIM_H
+
+#include <stddef.h>
+
+typedef struct lua_State lua_State;
+
+/// Called by the trampoline of every host function. Returns the number of results
+/// pushed, or -1 after pushing an error message that the trampoline then raises.
+typedef int (*mg_host_dispatch)(lua_State *L, void *context, int function_id);
+
+/// A new state whose allocator refuses to grow past `memory_limit` bytes while Lua
+/// code runs, with only base, string, table, math, utf8, os and coroutine opened
+/// (no io, debug, package). Returns NULL when the state cannot be created.
+lua_State *mg_state_open(size_t memory_limit, mg_host_dispatch dispatch, void *context);
+void mg_state_close(lua_State *L);
+size_t mg_memory_used(lua_State *L);
+size_t mg_memory_limit(lua_State *L);
+/// A full garbage collection (lua_gc is variadic: Swift cannot call it).
+void mg_collect_garbage(lua_State *L);
+
+/// Re-arms the instruction budget before a call. The count is shared by every
+/// coroutine of the state; once spent, the hook fires on every instruction so a
+/// script's own pcall cannot swallow the stop.
+void mg_budget_arm(lua_State *L, long long instructions);
+/// True when the last call ran out of instructions.
+int mg_budget_exhausted(lua_State *L);
+/// True when the allocator refused memory since the last mg_budget_arm.
+int mg_memory_limit_hit(lua_State *L);
+
+/// Compiles a text-only chunk (binary chunks are refused). Pushes the function
+/// (status 0) or an error message. `chunkname` is used as given ("@file" form).
+int mg_load_text(lua_State *L, const char *buffer, size_t length, const char *chunkname);
+/// Sets the first upvalue (_ENV of a main chunk) of the function at `function_index`
+/// to the value on top of the stack, which is popped. Returns 0 when there was none.
+int mg_set_env(lua_State *L, int function_index);
+/// Calls the function below `nargs` arguments in protected mode with the budget and
+/// memory cap in force. On error (status != 0) the top is always a string message
+/// carrying "file:line:" whenever a Lua position is known.
+int mg_pcall(lua_State *L, int nargs, int nresults);
+
+/// The chunk name of the trusted sandbox prelude: error positions skip its frames.
+const char *mg_sandbox_chunkname(void);
+/// Pushes error(message) for the prelude: the message gets the position of the
+/// policy line that called into the prelude, not the prelude's own.
+void mg_push_sandbox_error_function(lua_State *L);
+
+/// Pushes a C closure that forwards to the host dispatch with `function_id`.
+void mg_push_host_function(lua_State *L, int function_id);
+
+/// Macro wrappers and small helpers.
+int mg_registry_index(void);
+void mg_pop(lua_State *L, int n);
+void mg_newtable(lua_State *L);
+/// The bytes of a string value (no number conversion, so it never allocates);
+/// NULL for any other type.
+const char *mg_tostring(lua_State *L, int index, size_t *length);
+/// Stores the top value in the registry (popping it) and returns its reference.
+int mg_ref(lua_State *L);
+void mg_unref(lua_State *L, int ref);
+/// Pushes the registry value for `ref`; returns its type.
+int mg_push_ref(lua_State *L, int ref);
+/// Sets t[key] = top for the table at `table_index` without metamethods (pops the value).
+void mg_rawset_field(lua_State *L, int table_index, const char *key);
+/// Pushes t[key] for the table at `table_index` without metamethods; returns its type.
+int mg_rawget_field(lua_State *L, int table_index, const char *key);
+
+#endif

@@ -1,0 +1,98 @@
+// The Lua arguments of each hook, built as plain tables for every policy call
+// (so one policy cannot change what the next one sees):
+//   session  {id, protocol, listener, client_ip, client_port, helo, auth_user, tls}
+//   tx       {session, queue_id, mail_from, recipients, size, headers} + tx:header, tx:add_header
+//   address  {address, local_part, domain} (tostring gives the address)
+import CLua
+import CLuaShim
+import MailCore
+
+extension LuaVM {
+    /// Pushes the arguments of `call`; returns how many.
+    func pushArguments(for call: HookCall) -> Int32 {
+        let stack = self.stack
+        switch call {
+        case .connect(let session), .disconnect(let session):
+            pushSession(session)
+            return 1
+        case .helo(let session, let name):
+            pushSession(session)
+            stack.push(name)
+            return 2
+        case .auth(let session, let user, let mechanism, let success):
+            pushSession(session)
+            stack.newTable(fieldCount: 3)
+            stack.push(user); stack.setField(-2, "user")
+            stack.push(mechanism); stack.setField(-2, "mechanism")
+            stack.push(success); stack.setField(-2, "success")
+            return 2
+        case .mailFrom(let transaction, let sender):
+            pushTransaction(transaction, mailFrom: sender)
+            pushAddress(sender)
+            return 2
+        case .rcpt(let transaction, let recipient):
+            pushTransaction(transaction, mailFrom: transaction.mailFrom)
+            pushAddress(recipient)
+            return 2
+        case .data(let transaction):
+            pushTransaction(transaction, mailFrom: transaction.mailFrom)
+            return 1
+        case .deliver(let transaction, let recipient, let isLocal):
+            pushTransaction(transaction, mailFrom: transaction.mailFrom)
+            pushAddress(recipient)
+            stack.newTable(fieldCount: 1)
+            stack.push(isLocal); stack.setField(-2, "local")
+            return 3
+        }
+    }
+
+    func pushSession(_ session: SessionInfo) {
+        let stack = self.stack
+        stack.newTable(fieldCount: 8)
+        stack.push(session.id); stack.setField(-2, "id")
+        stack.push(session.protocolName); stack.setField(-2, "protocol")
+        stack.push(session.listener); stack.setField(-2, "listener")
+        stack.push(session.clientIP); stack.setField(-2, "client_ip")
+        stack.push(session.clientPort); stack.setField(-2, "client_port")
+        if let helo = session.heloName { stack.push(helo); stack.setField(-2, "helo") }
+        if let user = session.authUser { stack.push(user); stack.setField(-2, "auth_user") }
+        stack.push(session.tls); stack.setField(-2, "tls")
+    }
+
+    func pushTransaction(_ transaction: TransactionInfo, mailFrom: MailAddress?) {
+        let stack = self.stack
+        stack.newTable(fieldCount: 6)
+        pushSession(transaction.session); stack.setField(-2, "session")
+        stack.push(transaction.queueID); stack.setField(-2, "queue_id")
+        if let mailFrom { pushAddress(mailFrom); stack.setField(-2, "mail_from") }
+        stack.newTable(arrayCount: transaction.recipients.count)
+        for (offset, recipient) in transaction.recipients.enumerated() {
+            pushAddress(recipient)
+            stack.setIndex(-2, offset + 1)
+        }
+        stack.setField(-2, "recipients")
+        if let size = transaction.size { stack.push(size); stack.setField(-2, "size") }
+        stack.newTable(arrayCount: transaction.headers.count)
+        for (offset, field) in transaction.headers.enumerated() {
+            stack.newTable(fieldCount: 2)
+            stack.push(field.name); stack.setField(-2, "name")
+            stack.push(field.value); stack.setField(-2, "value")
+            stack.setIndex(-2, offset + 1)
+        }
+        stack.setField(-2, "headers")
+        stack.pushRef(refs.txMetatable)
+        stack.setMetatable(-2)
+    }
+
+    /// Pushes an address object, or nil for the null path `<>`.
+    func pushAddress(_ address: MailAddress?) {
+        let stack = self.stack
+        guard let address else { stack.pushNil(); return }
+        stack.newTable(fieldCount: 3)
+        stack.push(address.address); stack.setField(-2, "address")
+        stack.push(address.localPart); stack.setField(-2, "local_part")
+        stack.push(address.domain); stack.setField(-2, "domain")
+        stack.pushRef(refs.addressMetatable)
+        stack.setMetatable(-2)
+    }
+}

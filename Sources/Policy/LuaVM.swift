@@ -1,0 +1,219 @@
+// One Lua state with the sandbox and every policy of a chain loaded into it.
+// It serves one hook call at a time (the pool hands it out), so the per-call
+// fields below need no lock. The C state calls back into this object through
+// `hostDispatch`; the state is closed in deinit, so it never outlives it.
+import CLua
+import CLuaShim
+import Foundation
+import MailCore
+
+final class LuaVM: @unchecked Sendable {
+    struct LoadedPolicy {
+        let name: String
+        let file: String
+        /// Registry references of the hook functions, indexed by `Hook.ordinal`.
+        var hooks: [Int32?]
+    }
+
+    /// Registry references to what the sandbox prelude returned.
+    struct SandboxRefs {
+        var makeEnv: Int32 = 0
+        var verdicts: Int32 = 0
+        var txMetatable: Int32 = 0
+        var addressMetatable: Int32 = 0
+    }
+
+    let host: any PolicyHost
+    let configuration: PolicyConfiguration
+    private(set) var state: OpaquePointer!
+    private(set) var policies: [LoadedPolicy] = []
+    private(set) var refs = SandboxRefs()
+
+    // The call in progress (read by host functions).
+    var activePolicy = ""
+    var activeHook: Hook?
+    var loading = false
+    var addedHeaders: [HeaderField] = []
+    var networkCache: [String: IPNetwork] = [:]
+
+    init(configuration: PolicyConfiguration, host: any PolicyHost, sources: [PolicySource],
+         reportUnknownKeys: Bool = false) throws(PolicyLoadError) {
+        self.configuration = configuration
+        self.host = host
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        guard let state = mg_state_open(max(configuration.memoryLimit, 0), hostDispatch, context) else {
+            throw PolicyLoadError(file: "mailgate", message:
+                "cannot create a Lua state within the memory limit of \(configuration.memoryLimit) bytes")
+        }
+        self.state = state
+        try installSandbox()
+        for source in sources {
+            try load(source, reportUnknownKeys: reportUnknownKeys)
+        }
+    }
+
+    deinit { mg_state_close(state) }
+
+    var stack: LuaStack { LuaStack(state) }
+
+    // MARK: sandbox
+
+    private func installSandbox() throws(PolicyLoadError) {
+        let stack = self.stack
+        let base = stack.top
+        defer { stack.top = base }
+        let file = String(cString: mg_sandbox_chunkname())
+        let status = SandboxPrelude.source.withCString { text in
+            mg_load_text(state, text, strlen(text), mg_sandbox_chunkname())
+        }
+        guard status == LUA_OK else {
+            throw PolicyLoadError(file: file, message: stack.string(at: -1) ?? "cannot compile the sandbox")
+        }
+        stack.newTable(fieldCount: HostFunction.allCases.count + 1)
+        for function in HostFunction.allCases {
+            mg_push_host_function(state, function.rawValue)
+            stack.setField(-2, function.luaName)
+        }
+        mg_push_sandbox_error_function(state)
+        stack.setField(-2, "raise")
+        stack.push(PolicyValue.table(configuration.globals))
+        mg_budget_arm(state, Int64(configuration.loadInstructionBudget))
+        guard mg_pcall(state, 2, 1) == LUA_OK else {
+            throw PolicyLoadError(file: file, message: failureMessage(file: file))
+        }
+        let exports = stack.absolute(-1)
+        func reference(_ key: String) -> Int32 {
+            stack.pushRawField(exports, key)
+            return stack.makeRef()
+        }
+        refs.makeEnv = reference("make_env")
+        refs.verdicts = reference("verdicts")
+        refs.txMetatable = reference("tx_mt")
+        refs.addressMetatable = reference("address_mt")
+    }
+
+    // MARK: loading a policy
+
+    private func load(_ source: PolicySource, reportUnknownKeys: Bool) throws(PolicyLoadError) {
+        let stack = self.stack
+        let base = stack.top
+        defer { stack.top = base; loading = false; activePolicy = "" }
+        activePolicy = source.name
+        loading = true
+        let budget = Int64(configuration.loadInstructionBudget)
+
+        // config table (slot base+1), then the policy's own _ENV (slot base+2).
+        if case .table = configuration.settings[source.name] {
+            stack.push(configuration.settings[source.name]!)
+        } else {
+            stack.newTable()
+        }
+        let config = stack.absolute(-1)
+        stack.pushRef(refs.makeEnv)
+        stack.pushValue(config)
+        mg_budget_arm(state, budget)
+        guard mg_pcall(state, 1, 1) == LUA_OK else {
+            throw PolicyLoadError(file: source.file, message: failureMessage(file: source.file))
+        }
+        let env = stack.absolute(-1)
+
+        let status = source.text.withUnsafeBufferPointer { text in
+            text.baseAddress!.withMemoryRebound(to: CChar.self, capacity: text.count) { bytes in
+                mg_load_text(state, bytes, text.count, "@" + source.file)
+            }
+        }
+        guard status == LUA_OK else {
+            throw PolicyLoadError.fromLua(file: source.file, message: failureMessage(file: source.file))
+        }
+        stack.pushValue(env)
+        _ = mg_set_env(state, -2)
+        mg_budget_arm(state, budget)
+        guard mg_pcall(state, 0, 1) == LUA_OK else {
+            throw PolicyLoadError.fromLua(file: source.file, message: failureMessage(file: source.file))
+        }
+        guard stack.type(at: -1) == LUA_TTABLE else {
+            throw PolicyLoadError(file: source.file, message:
+                "a policy must return a table of hook functions, got \(typeName(at: -1))")
+        }
+        let table = stack.absolute(-1)
+
+        var policy = LoadedPolicy(name: source.name, file: source.file, hooks: Array(repeating: nil, count: Hook.allCases.count))
+        for hook in Hook.allCases {
+            let type = stack.pushRawField(table, hook.rawValue)
+            if type == LUA_TFUNCTION {
+                policy.hooks[hook.ordinal] = stack.makeRef()
+            } else {
+                defer { stack.pop() }
+                if type != LUA_TNIL {
+                    throw PolicyLoadError(file: source.file, message:
+                        "hook \"\(hook.rawValue)\" must be a function, got \(typeName(at: -1))")
+                }
+            }
+        }
+        if reportUnknownKeys { reportUnknownFunctions(in: table, policy: source) }
+
+        let initType = stack.pushRawField(table, "init")
+        if initType == LUA_TFUNCTION {
+            stack.pushValue(config)
+            mg_budget_arm(state, budget)
+            guard mg_pcall(state, 1, 0) == LUA_OK else {
+                throw PolicyLoadError.fromLua(file: source.file, message: failureMessage(file: source.file))
+            }
+        } else if initType != LUA_TNIL {
+            throw PolicyLoadError(file: source.file, message: "\"init\" must be a function, got \(typeName(at: -1))")
+        }
+        policies.append(policy)
+    }
+
+    /// A typo such as `mailfrom` would silently never run: say so once per load.
+    private func reportUnknownFunctions(in table: Int32, policy: PolicySource) {
+        let stack = self.stack
+        let known = Set(Hook.allCases.map(\.rawValue) + ["init"])
+        stack.pushNil()
+        while lua_next(state, table) != 0 {
+            if stack.type(at: -1) == LUA_TFUNCTION, let key = stack.string(at: -2), !known.contains(key) {
+                host.log(.warning, policy: policy.name,
+                         "\(policy.file): \"\(key)\" is not a hook name and is never called (hooks: \(Hook.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            stack.pop()
+        }
+    }
+
+    // MARK: helpers
+
+    func typeName(at index: Int32) -> String {
+        String(cString: lua_typename(state, lua_type(state, index)))
+    }
+
+    /// The message of the failed protected call on top of the stack, with the full
+    /// file path; memory and budget failures get a clear text.
+    func failureMessage(file: String) -> String {
+        if mg_memory_limit_hit(state) != 0 && (stack.string(at: -1) ?? "").hasSuffix("not enough memory") {
+            return "\(file): memory limit of \(configuration.memoryLimit) bytes exceeded"
+        }
+        return LuaMessage.locate(stack.string(at: -1) ?? "unknown error", file: file)
+    }
+}
+
+extension Hook {
+    /// Position in `Hook.allCases`, for array lookups on the hot path.
+    var ordinal: Int {
+        switch self {
+        case .connect: 0
+        case .helo: 1
+        case .auth: 2
+        case .mailFrom: 3
+        case .rcpt: 4
+        case .data: 5
+        case .deliver: 6
+        case .disconnect: 7
+        }
+    }
+}
+
+/// The single entry point of every host-function trampoline.
+private let hostDispatch: mg_host_dispatch = { state, context, id in
+    guard let state, let context, let function = HostFunction(rawValue: id) else { return 0 }
+    let vm = Unmanaged<LuaVM>.fromOpaque(context).takeUnretainedValue()
+    return vm.callHost(function, LuaStack(state))
+}

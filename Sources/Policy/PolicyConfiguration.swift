@@ -1,0 +1,49 @@
+// Everything the engine needs to build a VM set: where the scripts are, the chain
+// order, per-policy settings, the globals exposed as `mailgate.config`, and limits.
+import MailCore
+
+public struct PolicyConfiguration: Sendable, Equatable {
+    /// The chain shipped by default (DESIGN.md, "Names the acceptance checks rely on").
+    public static let defaultChain = ["ratelimit", "badmailfrom", "relay", "open_smtp", "limits"]
+
+    /// Where `name` is looked up first, as `directory/name.lua`. Also the base of
+    /// relative paths given to `mailgate.list`.
+    public var directory: String
+    /// The fallback for names not found in `directory`: `pluginDirectory/name.lua`.
+    public var pluginDirectory: String
+    /// Policy names in the order their hooks run.
+    public var chain: [String]
+    /// Per-policy settings keyed by policy name; each becomes that policy's `config`
+    /// global and the argument of its `init(config)`. A non-table value is ignored.
+    public var settings: [String: PolicyValue]
+    /// Read-only `mailgate.config` for every policy (hostname, max_message_size, ...).
+    public var globals: [String: PolicyValue]
+    /// Lua instructions one hook function may run per call (load and `init` get 100 times this).
+    public var instructionBudget: Int
+    /// Bytes one Lua VM may hold.
+    public var memoryLimit: Int
+    /// VMs in the pool: how many hook calls can run at the same time.
+    public var vmCount: Int
+
+    public init(directory: String = "policies", pluginDirectory: String = "plugins",
+                chain: [String] = PolicyConfiguration.defaultChain,
+                settings: [String: PolicyValue] = [:], globals: [String: PolicyValue] = [:],
+                instructionBudget: Int = Limits().policyInstructionBudget,
+                memoryLimit: Int = Limits().policyMemoryLimit,
+                vmCount: Int = Limits().policyVMs) {
+        self.directory = directory
+        self.pluginDirectory = pluginDirectory
+        self.chain = chain
+        self.settings = settings
+        self.globals = globals
+        self.instructionBudget = instructionBudget
+        self.memoryLimit = memoryLimit
+        self.vmCount = vmCount
+    }
+
+    /// Load and `init` run longer than a hook call (a large list file, set-up loops).
+    var loadInstructionBudget: Int {
+        let (product, overflow) = instructionBudget.multipliedReportingOverflow(by: 100)
+        return overflow ? Int.max : product
+    }
+}

@@ -1,0 +1,68 @@
+// The policy engine the Gateway talks to: runs hook calls through the current
+// VM set (blocking; call it from a thread pool) and swaps in a freshly compiled
+// set on reload, keeping the old one when anything in the new one fails.
+import Foundation
+
+public final class PolicyEngine: Sendable {
+    private let host: any PolicyHost
+    private let lock = NSLock()
+    private let reloadLock = NSLock()
+    // Guarded by `lock`.
+    nonisolated(unsafe) private var current: PolicyVMSet
+    nonisolated(unsafe) private var currentConfiguration: PolicyConfiguration
+    nonisolated(unsafe) private var lastReloadError: String?
+
+    /// Loads the chain: compiles every script into `vmCount` VMs and runs each `init`.
+    public init(configuration: PolicyConfiguration, host: any PolicyHost) throws(PolicyLoadError) {
+        self.host = host
+        self.current = try PolicyVMSet(configuration: configuration, host: host, generation: 1)
+        self.currentConfiguration = configuration
+    }
+
+    /// Runs `call` through the chain. Never throws: a failing policy yields
+    /// `HookResult.policyFailure` (451 4.3.0) and an error log with file:line.
+    public func run(_ call: HookCall) -> HookResult {
+        lock.lock()
+        let set = current
+        lock.unlock()
+        return set.run(call)
+    }
+
+    /// Compiles `configuration` into a new VM set and swaps it in atomically. On any
+    /// error the running set stays, the error is logged and kept in `status`, and thrown.
+    public func reload(_ configuration: PolicyConfiguration) throws(PolicyLoadError) {
+        reloadLock.lock()
+        defer { reloadLock.unlock() }
+        lock.lock()
+        let nextGeneration = current.generation + 1
+        lock.unlock()
+        do {
+            let set = try PolicyVMSet(configuration: configuration, host: host, generation: nextGeneration)
+            lock.lock()
+            current = set
+            currentConfiguration = configuration
+            lastReloadError = nil
+            lock.unlock()
+        } catch {
+            lock.lock()
+            lastReloadError = error.description
+            lock.unlock()
+            host.log(.error, policy: "reload", "policy reload failed, keeping generation \(nextGeneration - 1): \(error)")
+            throw error
+        }
+    }
+
+    public var status: PolicyStatus {
+        lock.lock()
+        defer { lock.unlock() }
+        return PolicyStatus(generation: current.generation, loadedAt: current.loadedAt,
+                            lastReloadError: lastReloadError, policies: current.policyNames)
+    }
+
+    /// The configuration of the running set.
+    public var configuration: PolicyConfiguration {
+        lock.lock()
+        defer { lock.unlock() }
+        return currentConfiguration
+    }
+}

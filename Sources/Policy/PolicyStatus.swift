@@ -1,0 +1,18 @@
+// What `mailgate status` and metrics show about the loaded policy chain.
+import Foundation
+
+public struct PolicyStatus: Sendable, Equatable {
+    /// 1 for the first load, +1 for every successful reload.
+    public var generation: Int
+    /// When the running set was loaded.
+    public var loadedAt: Date
+    /// The last failed reload's error ("file:line: message"), nil once a reload succeeds.
+    public var lastReloadError: String?
+    /// The running chain, in order.
+    public var policies: [String]
+
+    public init(generation: Int, loadedAt: Date, lastReloadError: String?, policies: [String]) {
+        self.generation = generation; self.loadedAt = loadedAt
+        self.lastReloadError = lastReloadError; self.policies = policies
+    }
+}

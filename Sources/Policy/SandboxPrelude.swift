@@ -1,0 +1,224 @@
+// The trusted Lua code that builds the sandbox, run once per VM with the real
+// globals before any policy is loaded. It receives the host functions (C
+// trampolines into Swift) and the globals, and returns the pieces the engine
+// keeps: `make_env(config)` (a fresh _ENV per policy), the verdict registry,
+// and the metatables of transaction and address objects.
+//
+// Read-only proxies: an empty table whose metatable (locked with __metatable)
+// reads through to a hidden table and refuses writes; `rawset` refuses them too,
+// so no policy can change what another one sees (string.upper, mailgate.next...).
+// Verdicts are such proxies as well, registered in a weak table only this code
+// writes: a policy cannot forge or alter one.
+
+enum SandboxPrelude {
+    static let source = #"""
+local host, globals = ...
+
+local type, error, next, select, tostring = type, error, next, select, tostring
+local rawget, rawset, setmetatable, getmetatable = rawget, rawset, setmetatable, getmetatable
+local tointeger = math.tointeger
+local sformat, sfind, slower = string.format, string.find, string.lower
+local tconcat, tunpack = table.concat, table.unpack
+local raise = host.raise
+
+local protected = setmetatable({}, { __mode = "k" })
+
+local function deny() raise("attempt to modify a read-only table") end
+
+local function readonly(backing)
+  local proxy = {}
+  setmetatable(proxy, {
+    __index = backing,
+    __newindex = deny,
+    __metatable = "read-only",
+    __len = function() return #backing end,
+    __pairs = function() return function(_, key) return next(backing, key) end, proxy, nil end,
+  })
+  protected[proxy] = true
+  return proxy
+end
+
+local function deep_readonly(value)
+  if type(value) ~= "table" then return value end
+  local copy = {}
+  for key, element in next, value do copy[key] = deep_readonly(element) end
+  return readonly(copy)
+end
+
+-- Method calls on strings (s:find) use the bounded library and cannot reach it.
+getmetatable("").__metatable = "string"
+
+-- Verdicts ------------------------------------------------------------------
+local verdicts = setmetatable({}, { __mode = "k" })
+local verdict_fields = { kind = 1, code = 2, enhanced = 3, text = 4 }
+local verdict_mt = {
+  __metatable = "verdict",
+  __newindex = deny,
+  __index = function(verdict, key)
+    local slot = verdict_fields[key]
+    if slot then return verdicts[verdict][slot] end
+  end,
+  __tostring = function(verdict)
+    local data = verdicts[verdict]
+    if data[2] then return sformat("%s %d %s %s", data[1], data[2], data[3] or "", data[4]) end
+    if data[4] then return sformat("%s %s", data[1], data[4]) end
+    return data[1]
+  end,
+}
+
+local function verdict(kind, code, enhanced, text)
+  local made = setmetatable({}, verdict_mt)
+  verdicts[made] = { kind, code, enhanced, text }
+  protected[made] = true
+  return made
+end
+
+local function printable(text, limit)
+  return type(text) == "string" and #text <= limit and not sfind(text, "[%c\127]")
+end
+
+local function reply(name, code, enhanced, text, low, high, default_text)
+  local number = tointeger(code)
+  if number == nil or number < low or number > high then
+    raise(sformat("mailgate.%s: code must be an integer from %d to %d, got %s", name, low, high, tostring(code)))
+  end
+  local class = number // 100
+  if enhanced ~= nil then
+    if type(enhanced) ~= "string" or #enhanced > 11
+       or not sfind(enhanced, "^%d%.%d%d?%d?%.%d%d?%d?$") or enhanced:byte(1) - 48 ~= class then
+      raise(sformat("mailgate.%s: enhanced status must look like \"%d.x.y\" for code %d, got %s",
+                    name, class, number, tostring(enhanced)))
+    end
+  end
+  if text == nil then
+    text = default_text
+  elseif not printable(text, 400) then
+    raise(sformat("mailgate.%s: text must be a string of at most 400 bytes without control characters", name))
+  end
+  return number, enhanced, text
+end
+
+local mailgate = {
+  next = verdict("next"),
+  accept = verdict("accept"),
+  reject = function(code, enhanced, text)
+    return verdict("reject", reply("reject", code, enhanced, text, 500, 599, "Rejected by policy"))
+  end,
+  defer = function(code, enhanced, text)
+    return verdict("defer", reply("defer", code, enhanced, text, 400, 499, "Temporary failure, try again later"))
+  end,
+  disconnect = function(code, enhanced, text)
+    return verdict("disconnect", reply("disconnect", code, enhanced, text, 400, 599, "Closing connection"))
+  end,
+  redirect = function(address)
+    if type(address) ~= "string" or host.parse_address(address) == nil then
+      raise("mailgate.redirect: expected a mail address such as \"user@example.com\", got " .. tostring(address))
+    end
+    return verdict("redirect", nil, nil, address)
+  end,
+  discard = function() return verdict("discard") end,
+  folder = function(name)
+    if not printable(name, 255) or name == "" then
+      raise("mailgate.folder: expected a folder name of 1 to 255 bytes without control characters")
+    end
+    return verdict("folder", nil, nil, name)
+  end,
+}
+
+-- Host API --------------------------------------------------------------------
+local function log_at(level)
+  return function(message) host.log(level, tostring(message)) end
+end
+local log = setmetatable({}, {
+  __index = { debug = log_at("debug"), info = log_at("info"), warn = log_at("warn"),
+              warning = log_at("warn"), error = log_at("error") },
+  __newindex = deny,
+  __metatable = "read-only",
+  __call = function(_, level, message) host.log(level, tostring(message)) end,
+})
+protected[log] = true
+mailgate.log = log
+
+local host_in_networks = host.in_networks
+mailgate.domains = readonly { is_local = host.is_local, has_catchall = host.has_catchall }
+mailgate.users = readonly { exists = host.user_exists, alias_exists = host.alias_exists }
+mailgate.whitelist = readonly { contains = host.whitelist_contains, add = host.whitelist_add,
+                                remove = host.whitelist_remove }
+mailgate.counters = readonly { incr = host.counter_incr, get = host.counter_get }
+mailgate.net = readonly {
+  in_networks = function(ip, networks)
+    if type(networks) == "table" then return host_in_networks(ip, tunpack(networks)) end
+    return host_in_networks(ip, networks)
+  end,
+  parse_ip = host.parse_ip,
+}
+mailgate.now = host.now
+mailgate.list = host.list
+mailgate.duration = host.duration
+mailgate.size = host.size
+mailgate.parse_address = host.parse_address
+mailgate.config = deep_readonly(globals)
+
+-- Safe globals ------------------------------------------------------------------
+local real_setmetatable = setmetatable
+local safe = {
+  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall,
+  select = select, tonumber = tonumber, tostring = tostring, type = type,
+  rawequal = rawequal, rawlen = rawlen, rawget = rawget,
+  rawset = function(t, key, value)
+    if protected[t] then raise("attempt to modify a read-only table") end
+    return rawset(t, key, value)
+  end,
+  getmetatable = getmetatable,
+  setmetatable = function(t, metatable)
+    if type(metatable) == "table" and rawget(metatable, "__gc") ~= nil then
+      raise("setmetatable: __gc metamethods are not allowed in policies")
+    end
+    return real_setmetatable(t, metatable)
+  end,
+  print = function(...)
+    local parts = {}
+    for index = 1, select("#", ...) do parts[index] = tostring((select(index, ...))) end
+    host.log("info", tconcat(parts, "\t"))
+  end,
+  _VERSION = _VERSION,
+  string = readonly(string),
+  table = readonly(table),
+  math = readonly(math),
+  utf8 = readonly(utf8),
+  coroutine = readonly(coroutine),
+  os = readonly { time = os.time, clock = os.clock, date = os.date },
+  mailgate = readonly(mailgate),
+}
+
+local env_mt = { __index = safe, __metatable = "sandbox" }
+
+local function make_env(config)
+  local env = real_setmetatable({}, env_mt)
+  env._G = env
+  env.config = config
+  return env
+end
+
+-- Transactions and addresses ------------------------------------------------------
+local tx_methods = readonly {
+  header = function(tx, name)
+    if type(name) ~= "string" then raise("tx:header: expected a header name") end
+    local wanted = slower(name)
+    local headers = rawget(tx, "headers")
+    if type(headers) ~= "table" then return nil end
+    for index = 1, #headers do
+      local field = headers[index]
+      if slower(field.name) == wanted then return field.value end
+    end
+    return nil
+  end,
+  add_header = function(_, name, value) return host.add_header(name, value) end,
+}
+local tx_mt = { __index = tx_methods, __metatable = "transaction" }
+local address_mt = { __tostring = function(address) return rawget(address, "address") end,
+                     __metatable = "address" }
+
+return { make_env = make_env, verdicts = verdicts, tx_mt = tx_mt, address_mt = address_mt }
+"""#
+}

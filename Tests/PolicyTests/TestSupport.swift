@@ -1,0 +1,128 @@
+// Test doubles and helpers: an in-memory PolicyHost, temp policy directories,
+// and builders for sessions and transactions.
+import Foundation
+import MailCore
+@testable import Policy
+
+final class TestPolicyHost: PolicyHost, @unchecked Sendable {
+    struct LogLine: Equatable { var level: PolicyLogLevel; var policy: String; var message: String }
+    struct WhitelistEntry: Equatable { var user: String?; var expires: Double }
+
+    private let lock = NSLock()
+    private var _localDomains: Set<String> = []
+    private var _users: Set<String> = []
+    private var _aliases: Set<String> = []
+    private var _catchAll: Set<String> = []
+    private var _whitelist: [String: WhitelistEntry] = [:]
+    private var _counters: [String: [(time: Double, amount: Int)]] = [:]
+    private var _logs: [LogLine] = []
+    private var _now: Double = 1_800_000_000
+
+    init(localDomains: Set<String> = ["example.test"], users: Set<String> = [], aliases: Set<String> = [],
+         catchAll: Set<String> = []) {
+        _localDomains = localDomains; _users = users; _aliases = aliases; _catchAll = catchAll
+    }
+
+    private func locked<T>(_ body: () -> T) -> T { lock.lock(); defer { lock.unlock() }; return body() }
+
+    var logs: [LogLine] { locked { _logs } }
+    var whitelist: [String: WhitelistEntry] { locked { _whitelist } }
+    func advance(_ seconds: Double) { locked { _now += seconds } }
+    func addWhitelist(_ ip: String, ttl: Double = 3600) { locked { _whitelist[ip] = WhitelistEntry(user: nil, expires: _now + ttl) } }
+    func errors() -> [String] { logs.filter { $0.level == .error }.map(\.message) }
+
+    func isLocalDomain(_ domain: String) -> Bool { locked { _localDomains.contains(domain) } }
+    func userExists(_ address: String) -> Bool { locked { _users.contains(address) } }
+    func aliasExists(_ address: String) -> Bool { locked { _aliases.contains(address) } }
+    func hasCatchAll(_ domain: String) -> Bool { locked { _catchAll.contains(domain) } }
+
+    func whitelistContains(_ ip: String) -> Bool {
+        locked { (_whitelist[ip]?.expires ?? 0) > _now }
+    }
+    func whitelistAdd(_ ip: String, user: String?, ttlSeconds: Int) {
+        locked { _whitelist[ip] = WhitelistEntry(user: user, expires: _now + Double(ttlSeconds)) }
+    }
+    func whitelistRemove(_ ip: String) { locked { _ = _whitelist.removeValue(forKey: ip) } }
+
+    func counterIncrement(_ key: String, amount: Int, windowSeconds: Int) -> Int {
+        locked {
+            _counters[key, default: []].append((_now, amount))
+            return count(key, windowSeconds)
+        }
+    }
+    func counterGet(_ key: String, windowSeconds: Int) -> Int { locked { count(key, windowSeconds) } }
+    private func count(_ key: String, _ window: Int) -> Int {
+        (_counters[key] ?? []).filter { $0.time > _now - Double(window) }.reduce(0) { $0 + $1.amount }
+    }
+
+    func now() -> Double { locked { _now } }
+    func log(_ level: PolicyLogLevel, policy: String, _ message: String) {
+        locked { _logs.append(LogLine(level: level, policy: policy, message: message)) }
+    }
+}
+
+/// A temp directory with policy files; removed on deinit.
+final class PolicyDirectory {
+    let url: URL
+    var path: String { url.path }
+    var plugins: String { url.appendingPathComponent("plugins").path }
+
+    init() {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("mailgate-policy-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url.appendingPathComponent("plugins"), withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    func write(_ name: String, _ text: String) {
+        try! text.write(to: url.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+    func file(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    func configuration(_ chain: [String], settings: [String: PolicyValue] = [:], globals: [String: PolicyValue] = [:],
+                       budget: Int = 100_000, memory: Int = 4 * 1024 * 1024, vms: Int = 2) -> PolicyConfiguration {
+        PolicyConfiguration(directory: path, pluginDirectory: plugins, chain: chain, settings: settings, globals: globals,
+                            instructionBudget: budget, memoryLimit: memory, vmCount: vms)
+    }
+
+    /// Writes one policy `name` and builds an engine with just it.
+    func engine(_ text: String, name: String = "p", host: TestPolicyHost = TestPolicyHost(), budget: Int = 100_000,
+                memory: Int = 4 * 1024 * 1024, settings: [String: PolicyValue] = [:],
+                globals: [String: PolicyValue] = [:]) throws -> PolicyEngine {
+        write("\(name).lua", text)
+        return try PolicyEngine(configuration: configuration([name], settings: settings, globals: globals,
+                                                              budget: budget, memory: memory), host: host)
+    }
+}
+
+/// The repository's default policies (`policies/`).
+let shippedPolicyDirectory: String = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("policies").path
+
+func session(ip: String = "192.0.2.10", protocolName: String = "smtp", authUser: String? = nil,
+             listener: String = "smtp") -> SessionInfo {
+    SessionInfo(id: "s1", protocolName: protocolName, listener: listener, clientIP: ip, clientPort: 40000,
+                heloName: "client.example", authUser: authUser, tls: false)
+}
+
+func address(_ text: String) -> MailAddress { try! MailAddress.parse(text) }
+
+func transaction(_ session: SessionInfo = session(), from: String? = "sender@remote.example", recipients: [String] = [],
+                 size: Int? = nil, headers: [HeaderField] = []) -> TransactionInfo {
+    TransactionInfo(session: session, queueID: "Q1", mailFrom: from.map(address), recipients: recipients.map(address),
+                    size: size, headers: headers)
+}
+
+extension HookResult {
+    var reply: Reply? {
+        switch verdict {
+        case .reject(let reply), .deferred(let reply), .disconnect(let reply): reply
+        default: nil
+        }
+    }
+}
+
+extension PolicyEngine {
+    /// Runs a `connect` hook for a quick verdict check.
+    func connect(_ ip: String = "192.0.2.10") -> HookResult { run(.connect(session(ip: ip))) }
+}
