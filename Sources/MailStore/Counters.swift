@@ -47,16 +47,28 @@ struct CounterRecord {
         return w.bytes
     }
 
+    /// Int64(value) that never traps (NaN -> 0, clamped to ±1e15).
+    static func clampedInt(_ value: Double) -> Int64 {
+        guard !value.isNaN else { return 0 }
+        return Int64(min(max(value, -1e15), 1e15))
+    }
+
+    static func saturatingAdd(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : sum
+    }
+
+    /// Never traps: non-finite or absurd times map to a clamped index.
     private func bucketIndex(_ time: Double) -> Int64 {
-        Int64((time / granularity).rounded(.down))
+        Self.clampedInt((time / granularity).rounded(.down))
     }
 
     /// Sum of the buckets inside (now - window, now].
     func count(window: Double, now: Double) -> Int64 {
         let current = bucketIndex(now)
-        let span = Int64((window / granularity).rounded(.up))
+        let span = Self.clampedInt((window / granularity).rounded(.up))
         return buckets.reduce(0) { sum, bucket in
-            bucket.index > current - span && bucket.index <= current ? sum + bucket.count : sum
+            bucket.index > current - span && bucket.index <= current ? Self.saturatingAdd(sum, bucket.count) : sum
         }
     }
 
@@ -67,17 +79,18 @@ struct CounterRecord {
             var merged: [Int64: Int64] = [:]
             for bucket in buckets {
                 let start = Double(bucket.index) * granularity
-                merged[Int64((start / newGranularity).rounded(.down)), default: 0] += bucket.count
+                let index = Self.clampedInt((start / newGranularity).rounded(.down))
+                merged[index] = Self.saturatingAdd(merged[index] ?? 0, bucket.count)
             }
             buckets = merged.map { ($0.key, $0.value) }.sorted { $0.index < $1.index }
             granularity = newGranularity
         }
         window = newWindow
         let current = bucketIndex(now)
-        let span = Int64((window / granularity).rounded(.up))
+        let span = Self.clampedInt((window / granularity).rounded(.up))
         buckets.removeAll { $0.index <= current - span }
         if let last = buckets.indices.last, buckets[last].index == current {
-            buckets[last].count += amount
+            buckets[last].count = Self.saturatingAdd(buckets[last].count, amount)
         } else if let position = buckets.firstIndex(where: { $0.index > current }) {
             buckets.insert((current, amount), at: position)   // clock went backwards
         } else {
@@ -91,7 +104,7 @@ extension LMDBStore {
     @discardableResult
     public func counterIncrement(_ key: String, amount: Int, window: Double, now: Double) throws(StoreError) -> Int {
         let keyBytes = try Self.counterKey(key)
-        try Self.checkWindow(window)
+        try Self.checkWindow(window, now: now)
         return try write { txn throws(StoreError) in
             try txn.incrementCounter(keyBytes, amount: amount, window: window, now: now)
         }
@@ -103,7 +116,7 @@ extension LMDBStore {
         let keyBytes: [UInt8]
         do throws(StoreError) {
             keyBytes = try Self.counterKey(key)
-            try Self.checkWindow(window)
+            try Self.checkWindow(window, now: now)
         } catch {
             completion(.failure(error))
             return
@@ -115,7 +128,7 @@ extension LMDBStore {
 
     /// The count within `window` seconds ending at `now` (0 for an unknown key).
     public func counterGet(_ key: String, window: Double, now: Double) -> Int {
-        guard let keyBytes = try? Self.counterKey(key), window > 0 else { return 0 }
+        guard let keyBytes = try? Self.counterKey(key), (try? Self.checkWindow(window, now: now)) != nil else { return 0 }
         let count = try? read { txn throws(StoreError) in
             try txn.get(.counters, keyBytes).map { bytes throws(StoreError) in
                 try CounterRecord(bytes).count(window: window, now: now)
@@ -162,10 +175,11 @@ extension LMDBStore {
         return bytes
     }
 
-    static func checkWindow(_ window: Double) throws(StoreError) {
+    static func checkWindow(_ window: Double, now: Double) throws(StoreError) {
         guard window.isFinite, window > 0, window <= 366 * 86400 else {
             throw StoreError(.invalid, "counter window must be between 0 and a year (seconds)")
         }
+        guard now.isFinite, abs(now) < 1e12 else { throw StoreError(.invalid, "invalid time \(now)") }
     }
 }
 

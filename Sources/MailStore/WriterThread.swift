@@ -136,6 +136,11 @@ final class WriterThread: @unchecked Sendable {
                 for op in ops { op.finish(op.failure) }
                 return
             case .mapFull(let error):
+                // Only a full map can grow; a full disk (ENOSPC/EDQUOT) fails the batch.
+                guard error.code == MDB_MAP_FULL else {
+                    for op in ops { op.finish(error) }
+                    return
+                }
                 let needed = ops.reduce(0) { $0 + $1.estimatedBytes }
                 if env.grow(needed: needed) { continue }
                 if ops.count > 1 {

@@ -61,3 +61,20 @@ import Testing
         #expect(try value.get() == 3)
     }
 }
+
+@Suite struct CounterRecordTests {
+    @Test func hostileInputsNeverTrap() throws {
+        var record = CounterRecord(window: 60)
+        record.add(.max, window: 60, now: 100)
+        record.add(.max, window: 60, now: 100)
+        #expect(record.count(window: 60, now: 100) == .max)
+        record.add(1, window: 3600, now: 100)        // re-bucketing
+        #expect(record.count(window: .nan, now: .nan) >= 0)
+        #expect(record.count(window: 60, now: .infinity) == 0)
+        try withStore { store, _ throws in
+            expectError(.invalid) { try store.counterIncrement("k", amount: 1, window: 60, now: .nan) }
+            #expect(store.counterGet("k", window: 60, now: .infinity) == 0)
+            #expect(try store.counters(now: .nan).isEmpty)
+        }
+    }
+}
