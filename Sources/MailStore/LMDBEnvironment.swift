@@ -195,7 +195,15 @@ final class LMDBEnvironment: @unchecked Sendable {
 
     // MARK: map size
 
+    /// The current map size (0 once closed).
     var mapSize: Int {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return closed ? 0 : rawMapSize
+    }
+
+    /// Caller holds the rwlock and the environment is open.
+    private var rawMapSize: Int {
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
         return info.me_mapsize
@@ -208,11 +216,11 @@ final class LMDBEnvironment: @unchecked Sendable {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         if closed { return false }
-        let current = mapSize
+        let current = rawMapSize
         guard current < maxMapSize else { return false }
         let wanted = max(current * 2, current + needed * 2 + 64 * Self.pageSize)
         let target = min(maxMapSize, Self.roundUp(wanted))
-        return mdb_env_set_mapsize(env, target) == 0 && mapSize > current
+        return mdb_env_set_mapsize(env, target) == 0 && rawMapSize > current
     }
 
     /// Another process grew the map: adopt its size (mdb_env_set_mapsize(env, 0)).
@@ -247,7 +255,7 @@ final class LMDBEnvironment: @unchecked Sendable {
     // MARK: helpers
 
     static func roundUp(_ size: Int) -> Int {
-        let size = max(size, 64 * pageSize)
+        let size = min(max(size, 64 * pageSize), 1 << 50)
         return (size + pageSize - 1) / pageSize * pageSize
     }
 

@@ -38,6 +38,10 @@ public final class LMDBStore: Sendable {
         env.readerCheck()
     }
 
+    /// Write transactions committed by this instance and the operations they carried
+    /// (operations / commits = the group-commit factor). For metrics.
+    public var writeStatistics: (commits: Int, operations: Int) { writer.statistics }
+
     /// The current LMDB map size in bytes (grows on demand up to `maxMapSize`).
     public var mapSize: Int { env.mapSize }
 

@@ -40,6 +40,8 @@ final class WriterThread: @unchecked Sendable {
     private let exited = DispatchSemaphore(value: 0)
     private var thread: Thread?
     private var lastReaderCheck = Date()
+    private var commits = 0          // guarded by `condition`
+    private var committedOps = 0     // guarded by `condition`
 
     static let maxBatchOps = 1024
     static let maxBatchBytes = 64 * 1024 * 1024
@@ -71,6 +73,13 @@ final class WriterThread: @unchecked Sendable {
         pending.append(op)
         if pending.count == 1 { condition.signal() }
         return true
+    }
+
+    /// Write transactions committed and the operations they carried (group-commit ratio).
+    var statistics: (commits: Int, operations: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (commits, committedOps)
     }
 
     /// Completes every op already submitted, then stops the thread. Idempotent.
@@ -133,6 +142,10 @@ final class WriterThread: @unchecked Sendable {
         while true {
             switch attempt(ops) {
             case .committed:
+                condition.lock()
+                commits += 1
+                committedOps += ops.count
+                condition.unlock()
                 for op in ops { op.finish(op.failure) }
                 return
             case .mapFull(let error):

@@ -34,6 +34,6 @@ import Testing
         group.wait()
         let elapsed = Date().timeIntervalSince(start)
         let total = sessions * perSession
-        print("bench: \(sessions) sessions, \(total) durable 10KB deliveries in \(String(format: "%.2f", elapsed)) s = \(Int(Double(total) / elapsed))/s")
+        print("bench: \(sessions) sessions, \(total) durable 10KB deliveries in \(String(format: "%.2f", elapsed)) s = \(Int(Double(total) / elapsed))/s, \(store.writeStatistics.commits) commits")
     }
 }

@@ -51,28 +51,39 @@ import Testing
         for user in users { try store.addAccount(user, passwordHash: nil, quota: nil, apopSecret: nil) }
 
         let total = 200
+        let threads = 20
         let group = DispatchGroup()
         let failures = Box<Int>()
         failures.value = 0
         let lock = NSLock()
         let shared = store
+        let before = store.writeStatistics
         let start = Date()
-        DispatchQueue.concurrentPerform(iterations: total) { i in
-            group.enter()
-            let request = DeliveryRequest(message: message("message \(i)"),
-                                          local: [LocalDeliveryTarget(account: users[i % users.count])],
-                                          internalDate: Double(i))
-            shared.deliver(request) { result in
-                if case .success(let r) = result, case .stored = r.local[0] {} else {
-                    lock.lock(); failures.value! += 1; lock.unlock()
+        for t in 0..<threads {
+            for _ in 0..<(total / threads) { group.enter() }
+            Thread {
+                for k in 0..<(total / threads) {
+                    let i = t * (total / threads) + k
+                    let request = DeliveryRequest(message: message("message \(i)"),
+                                                  local: [LocalDeliveryTarget(account: users[i % users.count])],
+                                                  internalDate: Double(i))
+                    shared.deliver(request) { result in
+                        if case .success(let r) = result, case .stored = r.local[0] {} else {
+                            lock.lock(); failures.value! += 1; lock.unlock()
+                        }
+                        group.leave()
+                    }
                 }
-                group.leave()
-            }
+            }.start()
         }
         group.wait()
         let elapsed = Date().timeIntervalSince(start)
-        print("group commit: \(total) durable deliveries in \(String(format: "%.3f", elapsed)) s")
+        let after = store.writeStatistics
+        let commits = after.commits - before.commits
+        print("group commit: \(total) durable deliveries in \(String(format: "%.3f", elapsed)) s, \(commits) commits")
         #expect(failures.value == 0)
+        #expect(after.operations - before.operations == total)
+        #expect(commits < total)
         store.close()
 
         store = try LMDBStore(directory: dir.path, durable: true)
@@ -144,6 +155,47 @@ import Testing
             #expect(try store.messages(mailboxID: inbox.id).count == 4)
             try store.whitelistAdd(ip: "192.0.2.1", user: nil, expires: 10)   // small writes still work
             #expect(store.readerCheck() == 0)
+        }
+    }
+}
+
+/// A real second process (lmdb-utils' mdb_dump / mdb_load) on the environment a store has open.
+@Suite struct MultiProcessTests {
+    static let tools = FileManager.default.isExecutableFile(atPath: "/usr/bin/mdb_dump")
+        && FileManager.default.isExecutableFile(atPath: "/usr/bin/mdb_load")
+
+    func run(_ tool: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        let inPipe = Pipe()
+        if input != nil { process.standardInput = inPipe }
+        try process.run()
+        if let input {
+            inPipe.fileHandleForWriting.write(Data(input.utf8))
+            try inPipe.fileHandleForWriting.close()
+        }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test(.enabled(if: tools)) func otherProcessesSeeCommitsAndWriteToo() throws {
+        try withStore { store, dir throws in
+            try store.addDomain("example.test")
+            let dump = try run("/usr/bin/mdb_dump", ["-p", "-s", "domains", dir.path])
+            #expect(dump.status == 0)
+            #expect(dump.output.contains("example.test"))
+
+            let load = try run("/usr/bin/mdb_load", ["-T", "-s", "catchall", dir.path],
+                               input: "example.test\npostmaster@example.test\n")
+            #expect(load.status == 0, "\(load.output)")
+            #expect(store.catchAll(domain: "example.test") == "postmaster@example.test")
+            try store.clearCatchAll(domain: "example.test")
+            #expect(store.catchAll(domain: "example.test") == nil)
         }
     }
 }
