@@ -213,7 +213,22 @@ int mg_set_env(lua_State *L, int function_index) {
 /// hooks off. Strings pass through (they carry their position); other error values
 /// are described with the position of the innermost Lua function.
 static int message_handler(lua_State *L) {
-    if (lua_type(L, 1) == LUA_TSTRING) return 1;
+    if (lua_type(L, 1) == LUA_TSTRING) {
+        // A library error raised on behalf of the prelude ("mailgate:163: ...")
+        // belongs to the policy line that called into the prelude.
+        const char *message = lua_tostring(L, 1);
+        size_t prefix = strlen(MG_SANDBOX_CHUNKNAME) - 1;
+        if (strncmp(message, MG_SANDBOX_CHUNKNAME + 1, prefix) == 0 && message[prefix] == ':') {
+            const char *rest = message + prefix + 1;
+            while (*rest >= '0' && *rest <= '9') rest++;
+            if (rest[0] == ':' && rest[1] == ' ') {
+                push_policy_position(L, 1);
+                lua_pushstring(L, rest + 2);
+                lua_concat(L, 2);
+            }
+        }
+        return 1;
+    }
     const char *kind = luaL_typename(L, 1);
     lua_Debug ar;
     for (int level = 0; lua_getstack(L, level, &ar); level++) {
