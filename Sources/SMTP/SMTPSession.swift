@@ -74,6 +74,13 @@ public struct SMTPSession: Sendable {
     public var isIdle: Bool { pending == nil && transaction == nil && phase == .command }
     /// True while input is only buffered (an action is outstanding): the driver may stop reading.
     public var isWaiting: Bool { pending != nil }
+    /// True while message content (DATA or BDAT) is being received: the longer timeout applies.
+    public var isReceivingMessage: Bool {
+        switch phase {
+        case .data, .chunk: true
+        default: false
+        }
+    }
 
     // MARK: events
 

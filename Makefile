@@ -1,0 +1,37 @@
+# mailgate: two commands do all the set-up on Debian 12 with the Swift toolchain.
+#   make run    install missing Debian packages, build, start `mailgate serve` on built-in defaults
+#   make test   install missing packages (incl. test clients), build, run every test
+.PHONY: run test deps test-deps build build-release unit e2e bench clean
+
+RUN_PACKAGES  := liblua5.4-dev liblmdb-dev libcrypt-dev pkg-config openssl
+TEST_PACKAGES := $(RUN_PACKAGES) swaks curl python3 python3-pytest lmdb-utils
+SWIFT ?= swift
+PYTHON ?= /usr/bin/python3
+
+deps:
+	@scripts/install-packages $(RUN_PACKAGES)
+
+test-deps:
+	@scripts/install-packages $(TEST_PACKAGES)
+
+build: deps
+	$(SWIFT) build
+
+build-release: deps
+	$(SWIFT) build -c release -Xswiftc -cross-module-optimization
+
+run: build-release
+	./.build/release/mailgate serve
+
+unit:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel
+
+e2e:
+	$(SWIFT) build --product mailgate
+	MAILGATE_BIN=$(CURDIR)/.build/debug/mailgate $(PYTHON) -m pytest -q Tests/EndToEndTests
+
+test: test-deps unit e2e
+
+clean:
+	rm -rf .build

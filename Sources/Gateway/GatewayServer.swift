@@ -1,0 +1,269 @@
+// `mailgate serve`: opens the store, loads the policy chain and TLS, binds every
+// configured listener, and runs until SIGTERM/SIGINT (graceful) while SIGHUP reloads
+// policy, config and certificates without dropping a connection.
+import Dispatch
+import Foundation
+import Logging
+import MailCore
+import MailStore
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Policy
+import SMTP
+
+public enum ServerSignals {
+    /// Must run first thing in `main`, before any thread exists, or signals get lost.
+    public static func block() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in [SIGHUP, SIGTERM, SIGINT] { sigaddset(&set, signal) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        signal(SIGPIPE, SIG_IGN)
+    }
+}
+
+public final class GatewayServer: @unchecked Sendable {
+    // @unchecked: mutable fields are touched only on `controlQueue`.
+    let configurationFile: String?
+    var configuration: GatewayConfiguration
+    let logger: Logger
+    let controlQueue = DispatchQueue(label: "mailgate.control")
+    var context: ServerContext!
+    var group: MultiThreadedEventLoopGroup!
+    var serverChannels: [(ListenerKind, Channel)] = []
+    var signalSources: [DispatchSourceSignal] = []
+    var status: ServerStatus!
+    var pidFile: PidFile?
+    let finished = DispatchSemaphore(value: 0)
+    var shuttingDown = false
+
+    public init(configuration: GatewayConfiguration, configurationFile: String?, logger: Logger) {
+        self.configuration = configuration
+        self.configurationFile = configurationFile
+        self.logger = logger
+    }
+
+    /// Starts everything; throws with a clear message when something cannot start.
+    public func start() throws {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        pidFile = try PidFile(dataDirectory: configuration.dataDirectory)
+        let store: LMDBStore
+        do { store = try LMDBStore(directory: configuration.dataDirectory) }
+        catch { throw ConfigurationError(key: "data_dir", reason: "cannot open store: \(error)") }
+        let threadPool = NIOThreadPool(numberOfThreads: max(4, configuration.limits.policyVMs + 2))
+        threadPool.start()
+        let host = StorePolicyHost(store: store, logger: logger)
+        let policy: PolicyEngine
+        do { policy = try PolicyEngine(configuration: configuration.policyConfiguration, host: host) }
+        catch { throw ConfigurationError(key: "policy", reason: "\(error)") }
+        let tls = try TLSSetup.load(configuration)
+        context = ServerContext(configuration: configuration, store: store, policy: policy, tls: tls,
+                                threadPool: threadPool, logger: logger)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        for kind in [ListenerKind.smtp, .submission, .smtps] {
+            for address in configuration.listeners[kind] ?? [] {
+                do {
+                    let channel = try bootstrap(kind).bind(host: address.host, port: address.port).wait()
+                    serverChannels.append((kind, channel))
+                    logger.info("listening", metadata: ["listener": "\(kind.rawValue)", "address": "\(address)"])
+                } catch {
+                    throw ConfigurationError(key: "listen.\(kind.rawValue)", reason: "cannot listen on \(address): \(error)")
+                }
+            }
+        }
+        for kind in [ListenerKind.pop3, .pop3s, .imap, .imaps] where !(configuration.listeners[kind] ?? []).isEmpty {
+            logger.warning("listener not served by this version yet", metadata: ["listener": "\(kind.rawValue)"])
+        }
+        let policyStatus = policy.status
+        status = ServerStatus(
+            pid: getpid(), startedAt: Date().timeIntervalSince1970, hostname: configuration.hostname,
+            configFile: configurationFile,
+            listeners: serverChannels.map { "\($0.0.rawValue) \($0.1.localAddress.map { "\($0)" } ?? "?")" },
+            policyGeneration: policyStatus.generation, policyLoadedAt: policyStatus.loadedAt.timeIntervalSince1970,
+            policies: policyStatus.policies, lastReloadError: nil, lastReloadAt: nil, reloadCount: 0,
+            tlsCertificate: tls.certificatePath, tlsSelfSigned: tls.selfSigned, connections: 0,
+            updatedAt: Date().timeIntervalSince1970)
+        status.write(dataDirectory: configuration.dataDirectory)
+        installSignalHandlers()
+        scheduleHousekeeping()
+        logger.info("mailgate started", metadata: ["hostname": "\(configuration.hostname)",
+                                                   "data_dir": "\(configuration.dataDirectory)",
+                                                   "policies": "\(policyStatus.policies.joined(separator: ","))"])
+    }
+
+    /// Blocks until a graceful shutdown has completed.
+    public func wait() {
+        finished.wait()
+    }
+
+    func bootstrap(_ kind: ListenerKind) -> ServerBootstrap {
+        let context = self.context!
+        return ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 512)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 4)
+            .childChannelInitializer { channel in
+                Self.initialize(channel, kind: kind, context: context)
+            }
+    }
+
+    static func initialize(_ channel: Channel, kind: ListenerKind, context: ServerContext) -> EventLoopFuture<Void> {
+        let configuration = context.configuration
+        let clientIP = channel.remoteAddress?.ipAddress.map { StorePolicyHost.normalizeIP($0) } ?? "unknown"
+        let admitted = context.connections.withLockedValue {
+            $0.admit(ip: clientIP, channel: channel, limits: configuration.limits)
+        }
+        guard admitted else {
+            context.logger.notice("connection refused: limit reached", metadata: ["client": "\(clientIP)"])
+            var buffer = channel.allocator.buffer(capacity: 64)
+            buffer.writeString(Reply(421, "4.7.0", "\(configuration.hostname) Too many connections, try again later").wire)
+            return channel.writeAndFlush(buffer).flatMap { channel.close() }
+        }
+        channel.closeFuture.whenComplete { _ in
+            context.connections.withLockedValue { $0.release(ip: clientIP, channel: channel) }
+        }
+        let isLoopback = IPAddress(clientIP).map { IPNetwork.anyContains(loopbackNetworks, $0) } ?? false
+        let smtpKind: SMTPListenerKind = switch kind {
+        case .submission: .submission
+        case .smtps: .smtps
+        default: .mx
+        }
+        let tls = context.tls
+        let sessionConfiguration = SMTPSessionConfiguration(
+            hostname: configuration.hostname, kind: smtpKind, limits: configuration.limits,
+            tlsAvailable: tls != nil, plaintextAuthAllowed: isLoopback || configuration.allowPlaintextAuth,
+            postmasterDomain: postmasterDomain(configuration.hostname, store: context.store),
+            clock: { Date().timeIntervalSince1970 },
+            makeQueueID: { context.makeQueueID() },
+            makeChallenge: { "<\(UInt64.random(in: 1...UInt64.max)).\(Int(Date().timeIntervalSince1970))@\(configuration.hostname)>" })
+        let info = SessionInfo(id: context.makeQueueID(), protocolName: "smtp", listener: kind.rawValue,
+                               clientIP: clientIP, clientPort: channel.remoteAddress?.port ?? 0)
+        let session = SMTPSession(configuration: sessionConfiguration, session: info)
+        do {
+            if kind.implicitTLS {
+                guard let tls else { return channel.close() }
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+            }
+            try channel.pipeline.syncOperations.addHandler(SMTPServerHandler(server: context, session: session,
+                                                                             clientIP: clientIP))
+            return channel.eventLoop.makeSucceededVoidFuture()
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    /// The domain of the bare `<postmaster>` recipient (RFC 5321 §4.5.1): the hostname
+    /// or its parent when local, else the first local domain.
+    static func postmasterDomain(_ hostname: String, store: LMDBStore) -> String {
+        let host = hostname.lowercased()
+        if store.domainExists(host) { return host }
+        if let dot = host.firstIndex(of: "."), store.domainExists(String(host[host.index(after: dot)...])) {
+            return String(host[host.index(after: dot)...])
+        }
+        return (try? store.domains().first) ?? host
+    }
+
+    static let loopbackNetworks = [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!]
+
+    // MARK: signals, reload, shutdown
+
+    func installSignalHandlers() {
+        for signalNumber in [SIGHUP, SIGTERM, SIGINT] {
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: controlQueue)
+            source.setEventHandler { [self] in
+                if signalNumber == SIGHUP { reload() } else { shutdown() }
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
+    func scheduleHousekeeping() {
+        let timer = DispatchSource.makeTimerSource(queue: controlQueue)
+        timer.schedule(deadline: .now() + 5, repeating: 5)
+        timer.setEventHandler { [self] in
+            guard !shuttingDown else { return }
+            status.connections = context.connections.withLockedValue { $0.total }
+            status.updatedAt = Date().timeIntervalSince1970
+            status.write(dataDirectory: configuration.dataDirectory)
+        }
+        timer.resume()
+        housekeeping = timer
+        let purge = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
+        purge.schedule(deadline: .now() + 1, repeating: 60)
+        purge.setEventHandler { [context] in
+            guard let context else { return }
+            _ = context.store.readerCheck()
+            _ = try? context.store.purgeExpiredWhitelist(now: Date().timeIntervalSince1970)
+        }
+        purge.resume()
+        purgeTimer = purge
+    }
+    var housekeeping: DispatchSourceTimer?
+    var purgeTimer: DispatchSourceTimer?
+
+    /// SIGHUP: re-read the config file, recompile the policy chain, reload TLS. All or nothing.
+    func reload() {
+        logger.info("reload requested")
+        status.lastReloadAt = Date().timeIntervalSince1970
+        status.reloadCount += 1
+        do {
+            var fresh = configuration
+            if let configurationFile {
+                fresh = try GatewayConfiguration.load(path: configurationFile)
+                // Listeners and the data directory need a restart; keep the running ones.
+                fresh.listeners = configuration.listeners
+                fresh.dataDirectory = configuration.dataDirectory
+            }
+            let tls = try TLSSetup.load(fresh)
+            try context.policy.reload(fresh.policyConfiguration)
+            context.update(configuration: fresh, tls: tls)
+            configuration = fresh
+            let policyStatus = context.policy.status
+            status.policyGeneration = policyStatus.generation
+            status.policyLoadedAt = policyStatus.loadedAt.timeIntervalSince1970
+            status.policies = policyStatus.policies
+            status.tlsCertificate = tls.certificatePath
+            status.tlsSelfSigned = tls.selfSigned
+            status.lastReloadError = nil
+            logger.info("reload complete", metadata: ["generation": "\(policyStatus.generation)"])
+        } catch {
+            status.lastReloadError = "\(error)"
+            logger.error("reload failed, keeping the running configuration", metadata: ["error": "\(error)"])
+        }
+        status.updatedAt = Date().timeIntervalSince1970
+        status.write(dataDirectory: configuration.dataDirectory)
+    }
+
+    /// SIGTERM/SIGINT: stop accepting, let transactions finish (up to the grace period),
+    /// tell idle sessions 421 4.3.2, close the store, and let `wait()` return.
+    func shutdown() {
+        guard !shuttingDown else { return }
+        shuttingDown = true
+        logger.info("shutting down")
+        for (_, channel) in serverChannels { channel.close(promise: nil) }
+        let channels = context.connections.withLockedValue { Array($0.channels.values) }
+        for channel in channels {
+            channel.pipeline.fireUserInboundEventTriggered(SMTPServerHandler.ShutdownEvent())
+        }
+        let deadline = Date().addingTimeInterval(configuration.limits.shutdownGrace.seconds)
+        while Date() < deadline && context.connections.withLockedValue({ $0.total }) > 0 {
+            usleep(50_000)
+        }
+        for channel in context.connections.withLockedValue({ Array($0.channels.values) }) {
+            channel.close(promise: nil)
+        }
+        housekeeping?.cancel()
+        purgeTimer?.cancel()
+        try? group.syncShutdownGracefully()
+        try? context.threadPool.syncShutdownGracefully()
+        context.store.close()
+        pidFile?.release()
+        try? FileManager.default.removeItem(atPath: ServerStatus.path(dataDirectory: configuration.dataDirectory))
+        logger.info("stopped")
+        finished.signal()
+    }
+}

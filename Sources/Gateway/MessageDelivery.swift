@@ -1,0 +1,138 @@
+// Local delivery of an accepted SMTP transaction: the `deliver` hook per recipient,
+// alias/catch-all expansion, Return-Path, then one durable store write holding every
+// mailbox copy and the queue entry for remote recipients. The reply is only positive
+// after that write committed.
+import Foundation
+import MailCore
+import MailStore
+import NIOCore
+import Policy
+import SMTP
+
+struct MessageDelivery: Sendable {
+    let context: ServerContext
+    static let maxAliasDepth = 8
+
+    struct Plan {
+        var local: [LocalDeliveryTarget] = []
+        var localAddresses: [String] = []
+        var remote: [QueueRecipient] = []
+        var dropped: [(String, Reply)] = []
+        var seen: Set<String> = []
+    }
+
+    func deliver(_ transaction: SMTPTransaction, on eventLoop: EventLoop) -> EventLoopFuture<DeliveryOutcome> {
+        let context = self.context
+        let promise = eventLoop.makePromise(of: DeliveryOutcome.self)
+        context.threadPool.submit { state in
+            guard case .active = state else {
+                promise.succeed(.failed(Reply(421, "4.3.2", "Service shutting down")))
+                return
+            }
+            let plan = Self.plan(transaction, context: context)
+            for (address, reply) in plan.dropped {
+                context.logger.info("recipient dropped by deliver policy",
+                                    metadata: ["queue_id": "\(transaction.info.queueID)", "rcpt": "\(address)",
+                                               "reply": "\(reply)"])
+            }
+            if plan.local.isEmpty && plan.remote.isEmpty {
+                if plan.dropped.count == transaction.info.recipients.count, let first = plan.dropped.first {
+                    promise.succeed(.failed(first.1))
+                } else {
+                    // Every recipient was discarded on purpose: the sender still gets 250.
+                    promise.succeed(.accepted(queueID: transaction.info.queueID))
+                }
+                return
+            }
+            var message = Array("Return-Path: <\(transaction.info.mailFrom?.address ?? "")>\r\n".utf8)
+            message.append(contentsOf: transaction.message)
+            let now = Date().timeIntervalSince1970
+            var queueEntry: QueueEntry?
+            if !plan.remote.isEmpty {
+                queueEntry = QueueEntry(
+                    id: transaction.info.queueID, sender: transaction.info.mailFrom?.address ?? "",
+                    recipients: plan.remote, blobID: 0, size: transaction.message.count, created: now, held: false,
+                    envid: transaction.mailParameters["ENVID"], ret: transaction.mailParameters["RET"])
+            }
+            // One blob for every copy; the queue runner strips the leading Return-Path when relaying.
+            let request = DeliveryRequest(message: message, local: plan.local, remote: queueEntry, internalDate: now)
+            context.store.deliver(request) { result in
+                promise.succeed(Self.outcome(result, plan: plan, queueID: transaction.info.queueID))
+            }
+        }
+        return promise.futureResult
+    }
+
+    static func outcome(_ result: Result<DeliveryResult, StoreError>, plan: Plan, queueID: String) -> DeliveryOutcome {
+        switch result {
+        case .failure(let error):
+            if error.kind == .mapFull { return .failed(Reply(452, "4.3.1", "Insufficient system storage")) }
+            return .failed(Reply(451, "4.3.0", "Local error in processing, try again later"))
+        case .success(let delivered):
+            let stored = delivered.local.contains { if case .stored = $0 { true } else { false } }
+            if stored || delivered.queued { return .accepted(queueID: queueID) }
+            // Nothing landed anywhere: answer for the first recipient's problem.
+            switch delivered.local.first {
+            case .messageExceedsQuota: return .failed(Reply(552, "5.2.2", "Message is larger than the mailbox quota"))
+            case .overQuota: return .failed(Reply(452, "4.2.2", "Mailbox is full, try again later"))
+            default: return .failed(Reply(451, "4.3.0", "Mailbox unavailable, try again later"))
+            }
+        }
+    }
+
+    static func plan(_ transaction: SMTPTransaction, context: ServerContext) -> Plan {
+        var plan = Plan()
+        for (index, recipient) in transaction.info.recipients.enumerated() {
+            let isLocal = context.store.domainExists(recipient.domain)
+            let result = context.policy.run(.deliver(transaction.info, recipient: recipient, local: isLocal))
+            switch result.verdict {
+            case .reject(let reply), .deferred(let reply), .disconnect(let reply):
+                plan.dropped.append((recipient.address, reply))
+                continue
+            case .next, .accept: break
+            }
+            let parameters = index < transaction.recipientParameters.count ? transaction.recipientParameters[index] : [:]
+            switch result.delivery {
+            case .discard:
+                continue
+            case .redirect(let target):
+                route(target, folder: "INBOX", parameters: parameters, depth: 0, plan: &plan, store: context.store)
+            case .folder(let folder):
+                route(recipient, folder: folder, parameters: parameters, depth: 0, plan: &plan, store: context.store)
+            case .normal:
+                route(recipient, folder: "INBOX", parameters: parameters, depth: 0, plan: &plan, store: context.store)
+            }
+        }
+        return plan
+    }
+
+    /// Resolves one address to mailbox copies or queued recipients (aliases, catch-all).
+    static func route(_ address: MailAddress, folder: String, parameters: [String: String], depth: Int,
+                      plan: inout Plan, store: LMDBStore) {
+        let key = address.normalized
+        guard plan.seen.insert(key + "\u{0}" + folder).inserted else { return }
+        guard store.domainExists(address.domain) else {
+            plan.remote.append(QueueRecipient(address: address.address, state: .pending, attempts: 0, nextAttempt: 0,
+                                              lastError: nil, notify: parameters["NOTIFY"], orcpt: parameters["ORCPT"]))
+            return
+        }
+        if store.account(key) != nil {
+            plan.local.append(LocalDeliveryTarget(account: key, folder: folder))
+            plan.localAddresses.append(key)
+            return
+        }
+        if let alias = store.alias(key), depth < maxAliasDepth {
+            for target in alias.targets {
+                guard let parsed = try? MailAddress.parse(target, allowUTF8: true) else { continue }
+                route(parsed, folder: "INBOX", parameters: parameters, depth: depth + 1, plan: &plan, store: store)
+            }
+            return
+        }
+        if let catchAll = store.catchAll(domain: address.domain), depth < maxAliasDepth,
+           let parsed = try? MailAddress.parse(catchAll, allowUTF8: true), parsed.normalized != key {
+            route(parsed, folder: folder, parameters: parameters, depth: depth + 1, plan: &plan, store: store)
+            return
+        }
+        plan.dropped.append((address.address, Reply(550, "5.1.1", "Sorry, no mailbox here by that name. (#5.1.1)")))
+    }
+}

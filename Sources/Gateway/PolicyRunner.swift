@@ -1,0 +1,47 @@
+// Runs policy hooks off the event loop and adds the server's own recipient checks
+// that no policy may skip (mailbox quota), so answers come back as HookResults.
+import Foundation
+import MailCore
+import MailStore
+import NIOCore
+import Policy
+
+struct PolicyRunner: Sendable {
+    let context: ServerContext
+
+    func run(_ call: HookCall, on eventLoop: EventLoop) -> EventLoopFuture<HookResult> {
+        let context = self.context
+        return context.offload(on: eventLoop) {
+            let result = context.policy.run(call)
+            if case .rcpt(let transaction, let recipient) = call, result.verdict == .next || result.verdict == .accept {
+                if let refusal = RecipientQuota.check(recipient, declaredSize: transaction.size, store: context.store) {
+                    return HookResult(verdict: refusal)
+                }
+            }
+            return result
+        }
+    }
+
+    /// Fire-and-forget hooks (disconnect): errors are logged by the engine.
+    func notify(_ call: HookCall, on eventLoop: EventLoop) {
+        _ = run(call, on: eventLoop)
+    }
+}
+
+enum RecipientQuota {
+    /// 452 4.2.2 when the mailbox is full, 552 5.2.2 when the message alone exceeds the quota.
+    static func check(_ recipient: MailAddress, declaredSize: Int?, store: LMDBStore) -> Verdict? {
+        guard store.domainExists(recipient.domain) else { return nil }
+        let target = store.account(recipient.normalized)
+            ?? store.catchAll(domain: recipient.domain).flatMap { store.account($0) }
+        guard let account = target else { return nil }
+        let size = Int64(declaredSize ?? 0)
+        if size > account.quota {
+            return .reject(Reply(552, "5.2.2", "Message is larger than the mailbox quota of <\(recipient.address)>"))
+        }
+        if account.usedBytes >= account.quota || account.usedBytes + size > account.quota {
+            return .deferred(Reply(452, "4.2.2", "Mailbox <\(recipient.address)> is full, try again later"))
+        }
+        return nil
+    }
+}

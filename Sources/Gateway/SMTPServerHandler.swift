@@ -1,0 +1,170 @@
+// The network driver of one SMTP connection: feeds bytes to the SMTPSession state
+// machine and performs the actions it returns. All replies produced by one read are
+// written with one write (pipelining, strict one-chunk clients). Reading pauses while
+// the session waits for a hook, an auth check, a delivery or the TLS handshake.
+import Foundation
+import Logging
+import MailCore
+import NIOCore
+import NIOSSL
+import Policy
+import SMTP
+
+final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    struct ShutdownEvent {}
+
+    let server: ServerContext
+    var session: SMTPSession
+    let clientIP: String
+    var output: ByteBuffer?
+    var idleTimer: Scheduled<Void>?
+    var sessionDeadline: Scheduled<Void>?
+    var closing = false
+
+    init(server: ServerContext, session: SMTPSession, clientIP: String) {
+        self.server = server
+        self.session = session
+        self.clientIP = clientIP
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let limits = session.configuration.limits
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        sessionDeadline = context.eventLoop.scheduleTask(in: .seconds(Int64(limits.sessionTimeout.seconds))) { [self] in
+            perform(session.timedOut(), context: loopBound.value)
+        }
+        perform(session.start(), context: context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        guard !session.isClosed, let bytes = buffer.readBytes(length: buffer.readableBytes) else { return }
+        perform(session.receive(bytes), context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        sessionDeadline?.cancel()
+        for action in session.connectionClosed() {
+            if case .log(let summary) = action { log(summary) }
+        }
+        PolicyRunner(context: server).notify(.disconnect(session.info), on: context.eventLoop)
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ShutdownEvent {
+            perform(session.shutdown(), context: context)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // TLS failures and resets end the connection; nothing acknowledged depends on it.
+        server.logger.debug("smtp connection error", metadata: ["client": "\(clientIP)", "error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: actions
+
+    func perform(_ actions: [SMTPAction], context: ChannelHandlerContext) {
+        for action in actions {
+            switch action {
+            case .send(let reply):
+                var buffer = output ?? context.channel.allocator.buffer(capacity: 256)
+                buffer.writeString(reply.wire)
+                output = buffer
+            case .runHook(let call):
+                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                PolicyRunner(context: server).run(call, on: context.eventLoop).whenComplete { [self] result in
+                    let hookResult = (try? result.get()) ?? .policyFailure
+                    perform(session.hookFinished(hookResult), context: loopBound.value)
+                }
+            case .authenticate(let credentials, let mechanism):
+                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                Authenticator(context: server)
+                    .authenticate(.init(credentials), mechanism: mechanism, session: session.info, on: context.eventLoop)
+                    .whenComplete { [self] result in
+                        let outcome = (try? result.get()) ?? .refused(Reply(454, "4.7.0", "Temporary authentication failure"))
+                        if case .success(let user) = outcome {
+                            server.logger.info("smtp auth", metadata: ["client": "\(clientIP)", "user": "\(user)",
+                                                                     "mechanism": "\(mechanism)"])
+                        } else {
+                            server.logger.notice("smtp auth failed", metadata: [
+                                "client": "\(clientIP)", "user": "\(credentials.user)", "mechanism": "\(mechanism)"])
+                        }
+                        perform(session.authFinished(outcome), context: loopBound.value)
+                    }
+            case .deliver(let transaction):
+                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                MessageDelivery(context: server).deliver(transaction, on: context.eventLoop).whenComplete { [self] result in
+                    let outcome = (try? result.get()) ?? .failed(Reply(451, "4.3.0", "Local error in processing"))
+                    perform(session.deliveryFinished(outcome), context: loopBound.value)
+                }
+            case .startTLS:
+                startTLS(context: context)
+            case .log(let summary):
+                log(summary)
+            case .close:
+                closing = true
+            }
+        }
+        flush(context: context)
+        if closing {
+            idleTimer?.cancel()
+            context.close(promise: nil)
+            return
+        }
+        // Back-pressure: stop reading while the session waits on an action.
+        context.channel.setOption(ChannelOptions.autoRead, value: !session.isWaiting).whenFailure { _ in }
+        if !session.isWaiting { armIdleTimer(context: context) }
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        guard let buffer = output, buffer.readableBytes > 0 else { return }
+        output = nil
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func armIdleTimer(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        let limits = session.configuration.limits
+        let timeout = session.isReceivingMessage ? limits.dataTimeout : limits.commandTimeout
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout.seconds * 1000))) { [self] in
+            perform(session.timedOut(), context: loopBound.value)
+        }
+    }
+
+    func startTLS(context: ChannelHandlerContext) {
+        flush(context: context)
+        guard let tls = server.tls else {
+            context.close(promise: nil)
+            return
+        }
+        let handler = NIOSSLServerHandler(context: tls.context)
+        do {
+            try context.pipeline.syncOperations.addHandler(handler, position: .first)
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        perform(session.tlsStarted(), context: context)
+    }
+
+    func log(_ summary: TransactionSummary) {
+        let recipients = summary.recipients.map { "\($0.address)=\($0.code)" }.joined(separator: ",")
+        server.logger.info("smtp transaction", metadata: [
+            "queue_id": "\(summary.queueID)", "client": "\(summary.clientIP)",
+            "auth": "\(summary.authUser ?? "-")", "from": "<\(summary.sender ?? "")>",
+            "rcpts": "\(recipients)", "size": "\(summary.size.map(String.init) ?? "-")",
+            "tls": "\(summary.tls)", "result": "\(summary.result.code) \(summary.result.enhanced ?? "")",
+            "duration_ms": "\(Int(summary.durationSeconds * 1000))",
+        ])
+    }
+}

@@ -1,0 +1,82 @@
+// What every connection of a running server shares: store, policy engine, TLS
+// context, configuration, the blocking-work thread pool, connection accounting.
+// Reloadable parts sit behind locks and are swapped whole.
+import Foundation
+import Logging
+import MailCore
+import MailStore
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Policy
+
+public final class ServerContext: Sendable {
+    public let store: LMDBStore
+    public let policy: PolicyEngine
+    public let threadPool: NIOThreadPool
+    public let logger: Logger
+    let state: NIOLockedValueBox<State>
+    let connections = NIOLockedValueBox(ConnectionTable())
+    let sequence = ManagedAtomicCounter()
+
+    struct State {
+        var configuration: GatewayConfiguration
+        var tls: TLSSetup.Material?
+    }
+
+    init(configuration: GatewayConfiguration, store: LMDBStore, policy: PolicyEngine, tls: TLSSetup.Material?,
+         threadPool: NIOThreadPool, logger: Logger) {
+        self.store = store
+        self.policy = policy
+        self.threadPool = threadPool
+        self.logger = logger
+        self.state = NIOLockedValueBox(State(configuration: configuration, tls: tls))
+    }
+
+    public var configuration: GatewayConfiguration { state.withLockedValue { $0.configuration } }
+    public var tls: TLSSetup.Material? { state.withLockedValue { $0.tls } }
+
+    func update(configuration: GatewayConfiguration, tls: TLSSetup.Material?) {
+        state.withLockedValue { $0 = State(configuration: configuration, tls: tls) }
+    }
+
+    /// Runs blocking work (Lua, crypt, store writes that wait) off the event loop.
+    func offload<T: Sendable>(on eventLoop: EventLoop, _ body: @escaping @Sendable () throws -> T) -> EventLoopFuture<T> {
+        threadPool.runIfActive(eventLoop: eventLoop, body)
+    }
+
+    /// "1AB…": time-ordered, unique within this process and across restarts.
+    func makeQueueID() -> String {
+        let micros = UInt64(Date().timeIntervalSince1970 * 1_000_000)
+        let count = sequence.next() & 0xFFFF
+        return String(micros, radix: 36, uppercase: true) + String(format: "%04X", count)
+    }
+}
+
+/// A lock-protected counter (kept tiny so the hot path takes one uncontended lock).
+final class ManagedAtomicCounter: Sendable {
+    private let value = NIOLockedValueBox<UInt64>(0)
+    func next() -> UInt64 { value.withLockedValue { $0 += 1; return $0 } }
+}
+
+/// Open connections overall and per client IP, for the connection limits.
+struct ConnectionTable {
+    var total = 0
+    var perIP: [String: Int] = [:]
+    var channels: [ObjectIdentifier: Channel] = [:]
+
+    mutating func admit(ip: String, channel: Channel, limits: Limits) -> Bool {
+        guard total < limits.maxConnections, perIP[ip, default: 0] < limits.maxConnectionsPerIP else { return false }
+        total += 1
+        perIP[ip, default: 0] += 1
+        channels[ObjectIdentifier(channel)] = channel
+        return true
+    }
+
+    mutating func release(ip: String, channel: Channel) {
+        guard channels.removeValue(forKey: ObjectIdentifier(channel)) != nil else { return }
+        total -= 1
+        if let count = perIP[ip], count > 1 { perIP[ip] = count - 1 } else { perIP[ip] = nil }
+    }
+}
