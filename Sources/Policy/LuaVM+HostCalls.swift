@@ -103,7 +103,7 @@ extension LuaVM {
             return 2
 
         case .now:
-            stack.push(host.now())
+            pushNumber(host.now(), stack)
             return 1
 
         case .list:

@@ -1,0 +1,91 @@
+// The shape of hook arguments as Lua sees them.
+import MailCore
+import Testing
+@testable import Policy
+
+private func describe(_ hook: String, _ signature: String, _ body: String, call: HookCall) throws -> String? {
+    let dir = PolicyDirectory()
+    let host = TestPolicyHost()
+    let engine = try dir.engine("""
+    return { \(hook) = function(\(signature))
+      return mailgate.reject(550, nil, \(body))
+    end }
+    """, host: host)
+    let result = engine.run(call)
+    if result == .policyFailure { return "FAILED: \(host.errors())" }
+    return result.reply?.text
+}
+
+@Test func sessionFields() throws {
+    let s = SessionInfo(id: "abc", protocolName: "pop3", listener: "pop3s", clientIP: "192.0.2.1", clientPort: 5555,
+                        heloName: nil, authUser: "alice@example.test", tls: true)
+    let text = try describe("connect", "s", """
+      table.concat({ s.id, s.protocol, s.listener, s.client_ip, s.client_port, tostring(s.helo), s.auth_user, tostring(s.tls) }, "|")
+    """, call: .connect(s))
+    #expect(text == "abc|pop3|pop3s|192.0.2.1|5555|nil|alice@example.test|true")
+    #expect(try describe("helo", "s, name", "name .. '|' .. s.helo", call: .helo(session(), name: "mail.example")) == "mail.example|client.example")
+    #expect(try describe("disconnect", "s", "s.id", call: .disconnect(session())) == "s1")
+}
+
+@Test func authResult() throws {
+    let text = try describe("auth", "s, r", "r.user .. '|' .. r.mechanism .. '|' .. tostring(r.success)",
+                            call: .auth(session(protocolName: "imap"), user: "bob%example.test", mechanism: "PLAIN", success: false))
+    #expect(text == "bob%example.test|PLAIN|false")
+}
+
+@Test func transactionFields() throws {
+    let tx = transaction(from: "Sender@Remote.example", recipients: ["a@example.test", "b@example.test"], size: 1234,
+                         headers: [HeaderField(name: "Subject", value: "Hi"), HeaderField(name: "X-Spam", value: "no")])
+    let text = try describe("data", "tx", """
+      table.concat({ tx.queue_id, tx.mail_from.address, tx.mail_from.local_part, tx.mail_from.domain, #tx.recipients,
+        tx.recipients[2].address, tx.size, #tx.headers, tx.headers[1].name, tx:header("subject"), tostring(tx:header("nope")),
+        tx.session.client_ip, tostring(tx.recipients[1]) }, "|")
+    """, call: .data(tx))
+    #expect(text == "Q1|Sender@remote.example|Sender|remote.example|2|b@example.test|1234|2|Subject|Hi|nil|192.0.2.10|a@example.test")
+}
+
+@Test func mailFromGetsTheSenderAndNilForTheNullPath() throws {
+    #expect(try describe("mail_from", "tx, sender", "sender.address .. '|' .. tx.mail_from.address",
+                         call: .mailFrom(transaction(from: nil), sender: address("x@remote.example"))) == "x@remote.example|x@remote.example")
+    #expect(try describe("mail_from", "tx, sender", "tostring(sender) .. '|' .. tostring(tx.mail_from)",
+                         call: .mailFrom(transaction(from: nil), sender: nil)) == "nil|nil")
+}
+
+@Test func rcptAndDeliverArguments() throws {
+    #expect(try describe("rcpt", "tx, rcpt", "rcpt.local_part .. '@' .. rcpt.domain",
+                         call: .rcpt(transaction(), recipient: address("User@Example.TEST"))) == "User@example.test")
+    #expect(try describe("deliver", "tx, rcpt, info", "rcpt.address .. '|' .. tostring(info['local'])",
+                         call: .deliver(transaction(), recipient: address("a@example.test"), local: true)) == "a@example.test|true")
+}
+
+@Test func argumentsAreFreshForEveryPolicy() throws {
+    let dir = PolicyDirectory()
+    dir.write("meddler.lua", "return { rcpt = function(tx, rcpt) tx.session.auth_user = 'root' rcpt.domain = 'example.test' return mailgate.next end }")
+    dir.write("judge.lua", "return { rcpt = function(tx, rcpt) return mailgate.reject(550, nil, tostring(tx.session.auth_user) .. ' ' .. rcpt.domain) end }")
+    let engine = try PolicyEngine(configuration: dir.configuration(["meddler", "judge"]), host: TestPolicyHost())
+    #expect(engine.run(.rcpt(transaction(), recipient: address("x@evil.example"))).reply?.text == "nil evil.example")
+}
+
+@Test func dataHookAddsHeaders() throws {
+    let dir = PolicyDirectory()
+    let host = TestPolicyHost()
+    dir.write("a.lua", "return { data = function(tx) tx:add_header('X-Policy', 'a') return mailgate.next end }")
+    dir.write("b.lua", "return { data = function(tx) tx:add_header('X-Checked', 'yes, ' .. tx.size) return mailgate.next end }")
+    dir.write("c.lua", """
+    return {
+      data = function(tx)
+        local ok = pcall(tx.add_header, tx, 'Bad Name', 'x')
+        local ok2 = pcall(tx.add_header, tx, 'X-Inject', 'a\\r\\nBcc: victim@example.test')
+        if ok or ok2 then return mailgate.accept end
+        return mailgate.next
+      end,
+      rcpt = function(tx) tx:add_header('X-Too-Early', '1') return mailgate.next end,
+    }
+    """)
+    let engine = try PolicyEngine(configuration: dir.configuration(["a", "b", "c"]), host: host)
+    let result = engine.run(.data(transaction(size: 10)))
+    #expect(result == HookResult(verdict: .next, addedHeaders: [HeaderField(name: "X-Policy", value: "a"),
+                                                                 HeaderField(name: "X-Checked", value: "yes, 10")]))
+    #expect(engine.run(.rcpt(transaction(), recipient: address("a@example.test"))) == .policyFailure)
+    #expect(host.errors().first?.contains("only available in the data hook") == true)
+}

@@ -1,0 +1,25 @@
+// Runs the shipped policies (policies/*.lua) through the real engine with a test
+// host. Each fixture copies the policy files into a temp directory so list files
+// (badmailfrom) can be written per test.
+import Foundation
+@testable import Policy
+
+struct ShippedPolicies {
+    let dir = PolicyDirectory()
+    let host: TestPolicyHost
+    let engine: PolicyEngine
+
+    init(_ chain: [String], host: TestPolicyHost = TestPolicyHost(), settings: [String: PolicyValue] = [:],
+         globals: [String: PolicyValue] = ["hostname": "mx.example.test", "max_message_size": 10_485_760, "max_recipients": 100],
+         files: [String: String] = [:]) throws {
+        self.host = host
+        for name in chain {
+            let text = try String(contentsOfFile: shippedPolicyDirectory + "/\(name).lua", encoding: .utf8)
+            dir.write("\(name).lua", text)
+        }
+        for (name, text) in files { dir.write(name, text) }
+        engine = try PolicyEngine(configuration: dir.configuration(chain, settings: settings, globals: globals,
+                                                                    budget: 1_000_000, memory: 16 * 1024 * 1024),
+                                  host: host)
+    }
+}
