@@ -129,3 +129,9 @@ public struct GatewayConfiguration: Sendable {
         return try reader.read(table)
     }
 }
+
+extension RouteConfiguration {
+    public init(host: String, port: Int, tls: TLSMode) {
+        self.init(host: host, port: port, tls: tls, username: nil, password: nil)
+    }
+}

@@ -1,0 +1,69 @@
+import Testing
+@testable import Gateway
+import MailCore
+import Policy
+
+@Suite struct ConfigurationTests {
+    @Test func defaultsGiveADevelopmentServer() {
+        let configuration = GatewayConfiguration.defaults(baseDirectory: "/srv/mg")
+        #expect(configuration.dataDirectory == "/srv/mg/mailgate-data")
+        #expect(configuration.listeners[.smtp] == [ListenAddress(host: "127.0.0.1", port: 2525)])
+        #expect(configuration.policyChain == ["ratelimit", "badmailfrom", "relay", "open_smtp", "limits"])
+        #expect(configuration.limits.maxMessageSize == 10_485_760)
+    }
+
+    @Test func readsTheDocumentedKeys() throws {
+        let text = """
+        hostname = "mx.example.test"
+        data_dir = "data"
+        [listen]
+        smtp = ["0.0.0.0:25", "[::1]:25"]
+        [tls]
+        certificate = "/etc/cert.pem"
+        private_key = "/etc/key.pem"
+        [limits]
+        max_message_size = "20MB"
+        max_recipients = 5
+        queue_lifetime = "2h"
+        [delivery]
+        nameserver = "127.0.0.1:5353"
+        retry_intervals = ["1m", "10m"]
+        [routes."example.net"]
+        host = "127.0.0.1:2526"
+        tls = "required"
+        [policy]
+        chain = ["relay"]
+        [policy.relay]
+        trusted_networks = ["10.0.0.0/8"]
+        [policy.open_smtp]
+        ttl = "1h"
+        """
+        let configuration = try GatewayConfiguration.parse(text, baseDirectory: "/etc/mailgate")
+        #expect(configuration.hostname == "mx.example.test")
+        #expect(configuration.dataDirectory == "/etc/mailgate/data")
+        #expect(configuration.listeners[.smtp] == [ListenAddress(host: "0.0.0.0", port: 25), ListenAddress(host: "::1", port: 25)])
+        #expect(configuration.limits.maxMessageSize == 20 * 1024 * 1024)
+        #expect(configuration.limits.maxRecipients == 5)
+        #expect(configuration.limits.queueLifetime == .seconds(7200))
+        #expect(configuration.nameserver == ListenAddress(host: "127.0.0.1", port: 5353))
+        #expect(configuration.retryIntervals == [.seconds(60), .seconds(600)])
+        #expect(configuration.routes["example.net"] == RouteConfiguration(host: "127.0.0.1", port: 2526, tls: .required))
+        #expect(configuration.policySettings["relay"] == .table(["trusted_networks": .array([.string("10.0.0.0/8")])]))
+        #expect(configuration.policyConfiguration.globals["max_recipients"] == .integer(5))
+    }
+
+    @Test func refusesBadValuesWithKeyAndReason() {
+        func error(_ text: String) -> String {
+            do { _ = try GatewayConfiguration.parse(text, baseDirectory: "/"); return "" }
+            catch { return error.description }
+        }
+        #expect(error("[limits]\nmax_recipients = 0") == "limits.max_recipients: must be at least 1")
+        #expect(error("[limits]\nqueue_lifetime = \"soon\"") == "limits.queue_lifetime: expected a duration like \"90s\" or \"1h\"")
+        #expect(error("[listen]\nsmtp = \"0.0.0.0:25\"") == "listen.smtp: expected a list of strings")
+        #expect(error("[listen]\nsmtpp = []").hasPrefix("listen.smtpp: unknown key"))
+        #expect(error("[tls]\ncertificate = \"/a.pem\"") == "tls: set both certificate and private_key, or neither")
+        #expect(error("[routes.\"x.test\"]\ntls = \"maybe\"\nhost = \"h\"").contains("expected \"opportunistic\""))
+        #expect(error("[policy]\nchain = [\"../etc/passwd\"]").hasPrefix("policy.chain:"))
+        #expect(error("x = ").hasPrefix("line 1"))
+    }
+}
