@@ -215,6 +215,22 @@ func safeGlobalsArePresent(name: String) throws {
     #expect(try evaluate("('Mixed'):lower()") == "mixed")
 }
 
+@Test func backtrackingPatternsAreRefusedBeforeTheyRun() throws {
+    let start = Date()
+    let (catastrophic, host, _, _) = try runConnect("""
+      local s = string.rep("a", 60000)
+      return mailgate.reject(550, nil, tostring(s:find(string.rep("a-", 60) .. "b")))
+    """)
+    #expect(catastrophic == .policyFailure)
+    #expect(host.errors().first?.contains("string.find: pattern too costly for a subject of 60000 bytes") == true)
+    #expect(Date().timeIntervalSince(start) < 1)
+    // Linear cases stay allowed on large subjects.
+    #expect(try evaluate("select(2, string.rep('a b ', 10000):gsub('%s+', '_'))") == "10000")
+    #expect(try evaluate("string.rep('x', 60000):find('xxy', 1, true)") == "nil")
+    #expect(try evaluate("string.rep('a', 60000):find('^a-b')") == "nil")
+    #expect(try evaluate("('alice@example.test'):match('(%w+)@(%w+)%.(%w+)')") == "alice")
+}
+
 @Test func emptyRepeatAndHugeTableRangesDoNotHang() throws {
     #expect(try evaluate("#string.rep('', 1 << 60)") == "0")
     let start = Date()
