@@ -118,9 +118,8 @@ public final class GatewayServer: @unchecked Sendable {
         }
         guard admitted else {
             context.logger.notice("connection refused: limit reached", metadata: ["client": "\(clientIP)"])
-            var buffer = channel.allocator.buffer(capacity: 64)
-            buffer.writeString(Reply(421, "4.7.0", "\(configuration.hostname) Too many connections, try again later").wire)
-            return channel.writeAndFlush(buffer).flatMap { channel.close() }
+            let reply = Reply(421, "4.7.0", "\(configuration.hostname) Too many connections, try again later")
+            return channel.pipeline.addHandler(RefuseConnectionHandler(reply: reply))
         }
         channel.closeFuture.whenComplete { _ in
             context.connections.withLockedValue { $0.release(ip: clientIP, channel: channel) }

@@ -23,6 +23,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     var idleTimer: Scheduled<Void>?
     var sessionDeadline: Scheduled<Void>?
     var closing = false
+    var readingPaused = false
 
     init(server: ServerContext, session: SMTPSession, clientIP: String) {
         self.server = server
@@ -114,21 +115,34 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 closing = true
             }
         }
-        flush(context: context)
+        let written = flush(context: context)
         if closing {
             idleTimer?.cancel()
-            context.close(promise: nil)
+            sessionDeadline?.cancel()
+            // Close once the last reply (221, 421, …) has reached the socket.
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            if let written {
+                written.whenComplete { _ in loopBound.value.close(promise: nil) }
+            } else {
+                context.close(promise: nil)
+            }
             return
         }
         // Back-pressure: stop reading while the session waits on an action.
-        context.channel.setOption(ChannelOptions.autoRead, value: !session.isWaiting).whenFailure { _ in }
+        if session.isWaiting != readingPaused {
+            readingPaused = session.isWaiting
+            context.channel.setOption(ChannelOptions.autoRead, value: !readingPaused).whenFailure { _ in }
+        }
         if !session.isWaiting { armIdleTimer(context: context) }
     }
 
-    func flush(context: ChannelHandlerContext) {
-        guard let buffer = output, buffer.readableBytes > 0 else { return }
+    @discardableResult
+    func flush(context: ChannelHandlerContext) -> EventLoopFuture<Void>? {
+        guard let buffer = output, buffer.readableBytes > 0 else { return nil }
         output = nil
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: promise)
+        return promise.futureResult
     }
 
     func armIdleTimer(context: ChannelHandlerContext) {

@@ -244,3 +244,18 @@ struct Status: ParsableCommand {
         }
     }
 }
+
+struct CountersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "counters",
+                                                    abstract: "Rate counters kept by the policies: key and current count.")
+    @OptionGroup var global: GlobalOptions
+    func run() throws {
+        try guarded {
+            let store = try global.openStore()
+            defer { store.close() }
+            for (key, count) in try store.counters(now: Date().timeIntervalSince1970) where count > 0 {
+                print("\(key)\t\(count)")
+            }
+        }
+    }
+}
