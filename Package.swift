@@ -20,15 +20,18 @@ var targets: [Target] = [
                    providers: [.apt(["liblmdb-dev"])]),
     .target(name: "CLuaShim", dependencies: ["CLua"]),
     .target(name: "CCrypt", linkerSettings: [.linkedLibrary("crypt")]),
+    .target(name: "CResolv", linkerSettings: [.linkedLibrary("resolv")]),
     .target(name: "MailCore"),
     .target(name: "MailStore", dependencies: ["MailCore", "CLMDB", "CCrypt"]),
     .target(name: "Policy", dependencies: ["MailCore", "CLua", "CLuaShim"]),
     .target(name: "SMTP", dependencies: ["MailCore", "Policy"]),
+    .target(name: "Delivery", dependencies: ["MailCore", "MailStore", "Policy", "CResolv"]),
     .target(name: "POP3", dependencies: ["MailCore", "Policy"]),
     .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
     .testTarget(name: "MailStoreTests", dependencies: ["MailStore"]),
     .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
     .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
+    .testTarget(name: "DeliveryTests", dependencies: ["Delivery"]),
     .testTarget(name: "POP3Tests", dependencies: ["POP3"]),
 ]
 
@@ -66,7 +69,7 @@ if !coreOnly {
     ]
     targets += [
         .target(name: "Gateway", dependencies: [
-            "MailCore", "MailStore", "Policy", "SMTP", "POP3",
+            "MailCore", "MailStore", "Policy", "SMTP", "POP3", "Delivery",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
