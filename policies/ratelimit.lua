@@ -26,7 +26,7 @@
 --   connections_per_minute  default 60
 --   auth_failures_per_hour  default 10
 --   messages_per_hour       default 500
---   pop3_login_interval     seconds or a duration such as "60s" (default 60)
+--   pop3_login_interval     seconds or a duration such as "60s" (default 60; 0 = no limit)
 --   exempt_networks         CIDRs (default {"127.0.0.0/8", "::1/128"})
 
 local ratelimit = {}
@@ -82,7 +82,7 @@ function ratelimit.auth(session, result)
   if mailgate.counters.get(failures_key, HOUR) > auth_failures_per_hour then
     return mailgate.defer(454, "4.7.0", "Too many failed logins, try again later")
   end
-  if session.protocol == "pop3" then
+  if session.protocol == "pop3" and pop3_login_interval > 0 then
     local login_key = "pop3login:" .. account(result.user)
     if mailgate.counters.get(login_key, pop3_login_interval) >= 1 then
       return mailgate.disconnect(421, "4.7.0", login_delay_text)

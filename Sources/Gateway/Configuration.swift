@@ -11,6 +11,7 @@ public enum ListenerKind: String, CaseIterable, Sendable {
     case smtp, submission, smtps, pop3, pop3s, imap, imaps
 
     public var implicitTLS: Bool { self == .smtps || self == .pop3s || self == .imaps }
+    public var isPOP3: Bool { self == .pop3 || self == .pop3s }
 }
 
 public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
@@ -78,6 +79,8 @@ public struct GatewayConfiguration: Sendable {
                 .smtp: [ListenAddress(host: "127.0.0.1", port: 2525)],
                 .submission: [ListenAddress(host: "127.0.0.1", port: 2587)],
                 .smtps: [ListenAddress(host: "127.0.0.1", port: 2465)],
+                .pop3: [ListenAddress(host: "127.0.0.1", port: 2110)],
+                .pop3s: [ListenAddress(host: "127.0.0.1", port: 2995)],
             ],
             certificatePath: nil, privateKeyPath: nil, allowPlaintextAuth: false,
             limits: Limits(), nameserver: nil,
@@ -86,6 +89,22 @@ public struct GatewayConfiguration: Sendable {
             policyDirectory: resolve("policies", base: baseDirectory),
             pluginDirectory: resolve("plugins", base: baseDirectory),
             policyChain: defaultChain, policySettings: [:], logLevel: "info", sourceFile: nil)
+    }
+
+    /// The POP3 login interval the `ratelimit` policy enforces, advertised as CAPA
+    /// LOGIN-DELAY (RFC 2449 §6.8); nil when the policy is off or the interval is 0.
+    public var pop3LoginDelay: Int? {
+        guard policyChain.contains("ratelimit") else { return nil }
+        var seconds = 60
+        if case .table(let settings)? = policySettings["ratelimit"], let value = settings["pop3_login_interval"] {
+            switch value {
+            case .integer(let number): seconds = number
+            case .double(let number): seconds = Int(number)
+            case .string(let text): seconds = ConfigValues.duration(text).map { Int($0.components.seconds) } ?? 60
+            default: break
+            }
+        }
+        return seconds > 0 ? seconds : nil
     }
 
     static func defaultHostname() -> String {

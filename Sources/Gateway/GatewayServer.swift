@@ -9,6 +9,7 @@ import MailStore
 import NIOCore
 import NIOPosix
 import NIOSSL
+import POP3
 import Policy
 import SMTP
 
@@ -62,7 +63,7 @@ public final class GatewayServer: @unchecked Sendable {
         context = ServerContext(configuration: configuration, store: store, policy: policy, tls: tls,
                                 threadPool: threadPool, logger: logger)
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        for kind in [ListenerKind.smtp, .submission, .smtps] {
+        for kind in [ListenerKind.smtp, .submission, .smtps, .pop3, .pop3s] {
             for address in configuration.listeners[kind] ?? [] {
                 do {
                     let channel = try bootstrap(kind).bind(host: address.host, port: address.port).wait()
@@ -73,7 +74,7 @@ public final class GatewayServer: @unchecked Sendable {
                 }
             }
         }
-        for kind in [ListenerKind.pop3, .pop3s, .imap, .imaps] where !(configuration.listeners[kind] ?? []).isEmpty {
+        for kind in [ListenerKind.imap, .imaps] where !(configuration.listeners[kind] ?? []).isEmpty {
             logger.warning("listener not served by this version yet", metadata: ["listener": "\(kind.rawValue)"])
         }
         let policyStatus = policy.status
@@ -117,41 +118,70 @@ public final class GatewayServer: @unchecked Sendable {
             $0.admit(ip: clientIP, channel: channel, limits: configuration.limits)
         }
         guard admitted else {
-            context.logger.notice("connection refused: limit reached", metadata: ["client": "\(clientIP)"])
-            let reply = Reply(421, "4.7.0", "\(configuration.hostname) Too many connections, try again later")
-            return channel.pipeline.addHandler(RefuseConnectionHandler(reply: reply))
+            context.logger.notice("connection refused: limit reached", metadata: ["client": "\(clientIP)",
+                                                                                  "listener": "\(kind.rawValue)"])
+            let refusal = kind.isPOP3
+                ? POP3Reply.error("Too many connections, try again later", code: POP3ResponseCode.systemTemporary).wire
+                : Reply(421, "4.7.0", "\(configuration.hostname) Too many connections, try again later").wire
+            return channel.pipeline.addHandler(RefuseConnectionHandler(reply: refusal))
         }
         channel.closeFuture.whenComplete { _ in
             context.connections.withLockedValue { $0.release(ip: clientIP, channel: channel) }
         }
         let isLoopback = IPAddress(clientIP).map { IPNetwork.anyContains(loopbackNetworks, $0) } ?? false
+        let info = SessionInfo(id: context.makeQueueID(), protocolName: kind.isPOP3 ? "pop3" : "smtp",
+                               listener: kind.rawValue, clientIP: clientIP,
+                               clientPort: channel.remoteAddress?.port ?? 0)
+        let handler: ChannelHandler = kind.isPOP3
+            ? pop3Handler(kind: kind, info: info, isLoopback: isLoopback, context: context)
+            : smtpHandler(kind: kind, info: info, isLoopback: isLoopback, context: context)
+        do {
+            if kind.implicitTLS {
+                guard let tls = context.tls else { return channel.close() }
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+            }
+            try channel.pipeline.syncOperations.addHandler(handler)
+            return channel.eventLoop.makeSucceededVoidFuture()
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    static func smtpHandler(kind: ListenerKind, info: SessionInfo, isLoopback: Bool,
+                            context: ServerContext) -> SMTPServerHandler {
+        let configuration = context.configuration
         let smtpKind: SMTPListenerKind = switch kind {
         case .submission: .submission
         case .smtps: .smtps
         default: .mx
         }
-        let tls = context.tls
         let sessionConfiguration = SMTPSessionConfiguration(
             hostname: configuration.hostname, kind: smtpKind, limits: configuration.limits,
-            tlsAvailable: tls != nil, plaintextAuthAllowed: isLoopback || configuration.allowPlaintextAuth,
+            tlsAvailable: context.tls != nil, plaintextAuthAllowed: isLoopback || configuration.allowPlaintextAuth,
             postmasterDomain: postmasterDomain(configuration.hostname, store: context.store),
             clock: { Date().timeIntervalSince1970 },
             makeQueueID: { context.makeQueueID() },
             makeChallenge: { "<\(UInt64.random(in: 1...UInt64.max)).\(Int(Date().timeIntervalSince1970))@\(configuration.hostname)>" })
-        let info = SessionInfo(id: context.makeQueueID(), protocolName: "smtp", listener: kind.rawValue,
-                               clientIP: clientIP, clientPort: channel.remoteAddress?.port ?? 0)
-        let session = SMTPSession(configuration: sessionConfiguration, session: info)
-        do {
-            if kind.implicitTLS {
-                guard let tls else { return channel.close() }
-                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
-            }
-            try channel.pipeline.syncOperations.addHandler(SMTPServerHandler(server: context, session: session,
-                                                                             clientIP: clientIP))
-            return channel.eventLoop.makeSucceededVoidFuture()
-        } catch {
-            return channel.eventLoop.makeFailedFuture(error)
-        }
+        return SMTPServerHandler(server: context, session: SMTPSession(configuration: sessionConfiguration, session: info),
+                                 clientIP: info.clientIP)
+    }
+
+    static func pop3Handler(kind: ListenerKind, info: SessionInfo, isLoopback: Bool,
+                            context: ServerContext) -> POP3ServerHandler {
+        let configuration = context.configuration
+        let hostname = configuration.hostname
+        let pid = getpid()
+        let sessionConfiguration = POP3SessionConfiguration(
+            hostname: hostname, limits: configuration.limits, tlsAvailable: context.tls != nil,
+            implicitTLS: kind.implicitTLS, plaintextAuthAllowed: isLoopback || configuration.allowPlaintextAuth,
+            loginDelay: configuration.pop3LoginDelay,
+            makeTimestamp: {
+                POP3SessionConfiguration.apopTimestamp(pid: pid, sequence: context.sequence.next(),
+                                                       clock: Date().timeIntervalSince1970, hostname: hostname)
+            },
+            makeChallenge: { "<\(UInt64.random(in: 1...UInt64.max)).\(Int(Date().timeIntervalSince1970))@\(hostname)>" })
+        return POP3ServerHandler(server: context, session: POP3Session(configuration: sessionConfiguration, session: info),
+                                 clientIP: info.clientIP)
     }
 
     /// The domain of the bare `<postmaster>` recipient (RFC 5321 §4.5.1): the hostname

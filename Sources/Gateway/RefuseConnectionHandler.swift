@@ -1,20 +1,19 @@
 // Answers a connection the server will not serve (a connection limit was reached)
 // with one reply and closes it. The reply is written once the channel is active:
 // in the child initializer the socket is not yet registered and a write fails.
-import MailCore
 import NIOCore
 
 final class RefuseConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    private let reply: Reply
+    private let reply: String
 
-    init(reply: Reply) {
+    init(reply: String) {
         self.reply = reply
     }
 
     func channelActive(context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: 80)
-        buffer.writeString(reply.wire)
+        buffer.writeString(reply)
         let channel = context.channel
         context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in channel.close(promise: nil) }
     }

@@ -19,6 +19,7 @@ public final class ServerContext: Sendable {
     let state: NIOLockedValueBox<State>
     let connections = NIOLockedValueBox(ConnectionTable())
     let sequence = ManagedAtomicCounter()
+    let maildropLocks = MaildropLocks()
 
     struct State {
         var configuration: GatewayConfiguration

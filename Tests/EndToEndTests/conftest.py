@@ -4,6 +4,7 @@ import os
 import pathlib
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import time
@@ -35,6 +36,8 @@ class Server:
         self.smtp_port = free_port()
         self.submission_port = free_port()
         self.smtps_port = free_port()
+        self.pop3_port = free_port()
+        self.pop3s_port = free_port()
         self.policy_dir = pathlib.Path(policy_dir) if policy_dir else ROOT / "policies"
         self.config = directory / "mailgate.toml"
         self.log_path = directory / "server.log"
@@ -54,6 +57,8 @@ class Server:
             f'smtp = ["127.0.0.1:{self.smtp_port}"]\n'
             f'submission = ["127.0.0.1:{self.submission_port}"]\n'
             f'smtps = ["127.0.0.1:{self.smtps_port}"]\n'
+            f'pop3 = ["127.0.0.1:{self.pop3_port}"]\n'
+            f'pop3s = ["127.0.0.1:{self.pop3s_port}"]\n'
             + ("" if "[policy]" in self.extra_config else f'[policy]\ndirectory = "{self.policy_dir}"\n')
         )
 
@@ -98,6 +103,14 @@ class Server:
     def messages(self, address, folder="INBOX"):
         out = self.cli("mail", "list", address, "--folder", folder).stdout
         return [line.split("\t") for line in out.splitlines() if line.strip()]
+
+    def deliver(self, recipient, subject="hello", body="Hello.\r\n", sender="sender@remote.test"):
+        """Delivers one message over SMTP and returns it as sent."""
+        message = (f"From: {sender}\r\nTo: {recipient}\r\nSubject: {subject}\r\n"
+                   f"Message-ID: <{subject.replace(' ', '.')}.{time.time_ns()}@remote.test>\r\n\r\n{body}")
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=30) as client:
+            client.sendmail(sender, [recipient], message.encode())
+        return message
 
     def message(self, address, uid):
         """The raw stored message, CRLFs intact."""

@@ -1,0 +1,300 @@
+// The network driver of one POP3 connection: feeds bytes to the POP3Session state
+// machine and performs the actions it returns (contract in Sources/POP3/POP3Types.swift).
+// Replies produced by one read go out in one write; reading pauses while the session
+// waits on an action. Messages are streamed through POP3MessageEncoder in slices,
+// pausing while the socket is not writable, so a large RETR never builds a second copy.
+import Foundation
+import Logging
+import MailCore
+import MailStore
+import NIOCore
+import NIOSSL
+import POP3
+import Policy
+
+final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// A RETR/TOP in progress: the message bytes, how far they are encoded, the encoder.
+    struct Streaming {
+        var bytes: [UInt8]
+        var offset: Int
+        var encoder: POP3MessageEncoder
+    }
+
+    static let sliceSize = 64 * 1024
+
+    let server: ServerContext
+    var session: POP3Session
+    let clientIP: String
+    var output: ByteBuffer?
+    var idleTimer: Scheduled<Void>?
+    var closing = false
+    var readingPaused = false
+    var lockedAccount: String?
+    var streaming: Streaming?
+    var user: String?
+    var retrieved = 0
+    var deleted = 0
+
+    init(server: ServerContext, session: POP3Session, clientIP: String) {
+        self.server = server
+        self.session = session
+        self.clientIP = clientIP
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        perform(session.start(), context: context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        guard !session.isClosed, let bytes = buffer.readBytes(length: buffer.readableBytes) else { return }
+        perform(session.receive(bytes), context: context)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, streaming != nil { pump(context: context) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        streaming = nil
+        // A dropped connection deletes nothing: the marks die with the session.
+        session.connectionClosed()
+        releaseLock()
+        if let user {
+            server.logger.info("pop3 session", metadata: [
+                "client": "\(clientIP)", "user": "\(user)", "retrieved": "\(retrieved)", "deleted": "\(deleted)"])
+        }
+        PolicyRunner(context: server).notify(.disconnect(session.info), on: context.eventLoop)
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is SMTPServerHandler.ShutdownEvent {
+            // A transfer in progress finishes first; the session answers at its next turn.
+            if streaming == nil { perform(session.shutdown(), context: context) }
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        server.logger.debug("pop3 connection error", metadata: ["client": "\(clientIP)", "error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: actions
+
+    func perform(_ actions: [POP3Action], context: ChannelHandlerContext) {
+        for action in actions {
+            switch action {
+            case .send(let reply):
+                append(reply, context: context)
+            case .runHook(let call):
+                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                PolicyRunner(context: server).run(call, on: context.eventLoop).whenComplete { [self] result in
+                    let hookResult = (try? result.get()) ?? .policyFailure
+                    perform(session.hookFinished(hookResult), context: loopBound.value)
+                }
+            case .authenticate(let credentials, let mechanism):
+                authenticate(credentials, mechanism: mechanism, context: context)
+            case .openMaildrop(let user):
+                perform(session.maildropOpened(openMaildrop(user)), context: context)
+            case .sendMessage(let transfer):
+                startTransfer(transfer, context: context)
+                return  // the session resumes in `messageSent` once the content is out
+            case .commitDeletions(let ids):
+                commit(ids, context: context)
+            case .startTLS:
+                startTLS(context: context)
+            case .close:
+                closing = true
+            }
+        }
+        afterActions(context: context)
+    }
+
+    func afterActions(context: ChannelHandlerContext) {
+        let written = flush(context: context)
+        if closing {
+            idleTimer?.cancel()
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            if let written {
+                written.whenComplete { _ in loopBound.value.close(promise: nil) }
+            } else {
+                context.close(promise: nil)
+            }
+            return
+        }
+        if session.isWaiting != readingPaused {
+            readingPaused = session.isWaiting
+            context.channel.setOption(ChannelOptions.autoRead, value: !readingPaused).whenFailure { _ in }
+        }
+        if !session.isWaiting { armIdleTimer(context: context) }
+    }
+
+    func append(_ reply: POP3Reply, context: ChannelHandlerContext) {
+        var buffer = output ?? context.channel.allocator.buffer(capacity: 256)
+        buffer.writeString(reply.wire)
+        output = buffer
+    }
+
+    @discardableResult
+    func flush(context: ChannelHandlerContext) -> EventLoopFuture<Void>? {
+        guard let buffer = output, buffer.readableBytes > 0 else { return nil }
+        output = nil
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: promise)
+        return promise.futureResult
+    }
+
+    func armIdleTimer(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        // RFC 1939 §3: an autologout timer of at least 10 minutes.
+        let timeout = max(session.configuration.limits.commandTimeout.seconds, 600)
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { [self] in
+            perform(session.timedOut(), context: loopBound.value)
+        }
+    }
+
+    // MARK: authentication and the maildrop
+
+    func authenticate(_ credentials: POP3Credentials, mechanism: String, context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        Authenticator(context: server)
+            .check(.init(credentials), mechanism: mechanism, session: session.info, on: context.eventLoop)
+            .whenComplete { [self] result in
+                let outcome: POP3AuthOutcome
+                switch result {
+                case .success(let checked): outcome = POP3AuthOutcome(verdict: checked.verdict, verifiedUser: checked.verified)
+                case .failure: outcome = .temporary("Authentication temporarily unavailable")
+                }
+                if case .success(let user) = outcome {
+                    server.logger.info("pop3 login", metadata: ["client": "\(clientIP)", "user": "\(user)",
+                                                               "mechanism": "\(mechanism)"])
+                } else {
+                    server.logger.notice("pop3 login refused", metadata: [
+                        "client": "\(clientIP)", "user": "\(credentials.user)", "mechanism": "\(mechanism)"])
+                }
+                perform(session.authFinished(outcome), context: loopBound.value)
+            }
+    }
+
+    func openMaildrop(_ account: String) -> POP3MaildropOutcome {
+        guard server.maildropLocks.acquire(account) else { return .inUse }
+        lockedAccount = account
+        do {
+            let messages = try POP3Maildrop.snapshot(account: account, store: server.store)
+            user = account
+            return .opened(messages)
+        } catch {
+            releaseLock()
+            server.logger.error("pop3 maildrop", metadata: ["user": "\(account)", "error": "\(error)"])
+            return .failed("Unable to open the mailbox, try again later")
+        }
+    }
+
+    func releaseLock() {
+        if let account = lockedAccount {
+            server.maildropLocks.release(account)
+            lockedAccount = nil
+        }
+    }
+
+    func commit(_ ids: [POP3MessageID], context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let store = server.store
+        server.offload(on: context.eventLoop) {
+            try POP3Maildrop.remove(ids, store: store)
+        }.whenComplete { [self] result in
+            switch result {
+            case .success: deleted = ids.count
+            case .failure(let error):
+                server.logger.error("pop3 delete", metadata: ["user": "\(user ?? "-")", "error": "\(error)"])
+            }
+            perform(session.deletionsCommitted(success: (try? result.get()) != nil), context: loopBound.value)
+        }
+    }
+
+    // MARK: streaming RETR/TOP
+
+    func startTransfer(_ transfer: POP3Transfer, context: ChannelHandlerContext) {
+        let bytes: [UInt8]
+        do {
+            bytes = try POP3Maildrop.content(transfer.message.id, store: server.store)
+        } catch {
+            perform(session.messageSent(.unavailable), context: context)
+            return
+        }
+        append(transfer.statusLine, context: context)
+        streaming = Streaming(bytes: bytes, offset: 0, encoder: POP3MessageEncoder(bodyLines: transfer.bodyLines))
+        retrieved += 1
+        idleTimer?.cancel()
+        pump(context: context)
+    }
+
+    /// Encodes and writes slices while the socket takes them; resumes on writability.
+    func pump(context: ChannelHandlerContext) {
+        guard var state = streaming else { return }
+        var buffer = output ?? context.channel.allocator.buffer(capacity: min(state.bytes.count + 64, Self.sliceSize + 64))
+        output = nil
+        while context.channel.isWritable && !state.encoder.isFinished {
+            if state.offset < state.bytes.count && !state.encoder.isComplete {
+                let end = min(state.offset + Self.sliceSize, state.bytes.count)
+                state.bytes.withUnsafeBytes { raw in
+                    state.encoder.encode(UnsafeRawBufferPointer(rebasing: raw[state.offset..<end])) { buffer.writeBytes($0) }
+                }
+                state.offset = end
+            } else {
+                state.encoder.finish { buffer.writeBytes($0) }
+            }
+            if buffer.readableBytes >= Self.sliceSize || state.encoder.isFinished {
+                context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+                buffer = context.channel.allocator.buffer(capacity: Self.sliceSize + 64)
+            }
+        }
+        if buffer.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(buffer), promise: nil) }
+        if state.encoder.isFinished {
+            streaming = nil
+            perform(session.messageSent(.sent), context: context)
+        } else {
+            streaming = state
+        }
+    }
+
+    // MARK: TLS
+
+    func startTLS(context: ChannelHandlerContext) {
+        flush(context: context)
+        guard let tls = server.tls else {
+            context.close(promise: nil)
+            return
+        }
+        do {
+            try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context), position: .first)
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        perform(session.tlsStarted(), context: context)
+    }
+}
+
+extension Authenticator.Credentials {
+    init(_ credentials: POP3Credentials) {
+        switch credentials {
+        case .plain(let authorizationID, let user, let password):
+            self = .password(authorizationID: authorizationID, user: user, password: password)
+        case .apop(let user, let timestamp, let digest):
+            self = .apop(user: user, timestamp: timestamp, digest: digest)
+        case .cramMD5(let user, let challenge, let digest):
+            self = .challengeResponse(user: user, challenge: challenge, digest: digest)
+        }
+    }
+}
