@@ -223,7 +223,7 @@ extension SMTPClientSession {
         }
         assert(!current.results.contains(nil), "recipient without a result")
         actions.append(.messageFinished(MessageResult(messageID: current.message.id, recipients: results,
-                                                      connectionFailure: nil)))
+                                                      connectionFailure: nil, remoteSupportsDSN: capabilities.dsn)))
         transaction = nil
         phase = .ready
         startNext(&actions)

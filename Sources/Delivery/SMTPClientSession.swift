@@ -239,7 +239,8 @@ public struct SMTPClientSession: Sendable {
             }
             actions.append(.messageFinished(MessageResult(messageID: current.message.id,
                                                           recipients: current.results.map { $0! },
-                                                          connectionFailure: failure)))
+                                                          connectionFailure: failure,
+                                                          remoteSupportsDSN: capabilities.dsn)))
             transaction = nil
         }
         let unsent = queue.map(\.id)

@@ -117,6 +117,9 @@ public struct MessageResult: Sendable, Equatable {
     /// Set when the connection broke during this message: its deferred recipients may
     /// be tried at the next MX at once.
     public var connectionFailure: ConnectionFailure?
+    /// The server offered DSN, so NOTIFY went on with the message: a NOTIFY=SUCCESS
+    /// recipient gets its notice from there, else from us as "relayed".
+    public var remoteSupportsDSN: Bool
 }
 
 /// The connection became unusable (before or during a message).

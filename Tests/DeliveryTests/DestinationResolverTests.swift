@@ -148,15 +148,6 @@ struct FakeResolver: Resolver {
         #expect(try await resolve("[IPv6:2001:db8::3]", FakeResolver()).get().map(\.address) == ["2001:db8::3"])
         #expect(try #require(await resolve("[999.1.1.1]", FakeResolver()).failure).isPermanent)
     }
-
-    @Test func routesParseHostAndPort() {
-        #expect(Route(hostAndPort: "127.0.0.1:2526") == Route(host: "127.0.0.1", port: 2526))
-        #expect(Route(hostAndPort: "smtp.example.net") == Route(host: "smtp.example.net", port: 25))
-        #expect(Route(hostAndPort: "[2001:db8::1]:587", tls: .required) == Route(host: "2001:db8::1", port: 587, tls: .required))
-        for bad in ["", "host:", "host:0", "host:99999", "bad host:25", "[::1", "[::1]x"] {
-            #expect(Route(hostAndPort: bad) == nil, "\(bad)")
-        }
-    }
 }
 
 extension Result {
