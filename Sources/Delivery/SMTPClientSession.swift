@@ -104,7 +104,8 @@ public struct SMTPClientSession: Sendable {
     }
 
     public mutating func receive(_ bytes: [UInt8]) -> [SMTPClientAction] {
-        guard phase != .closed else { return [] }
+        // During the handshake nothing from the server is a reply (see STARTTLS below).
+        guard phase != .closed && phase != .tls else { return [] }
         reader.feed(bytes)
         var actions: [SMTPClientAction] = []
         while phase != .closed && phase != .tls {
