@@ -6,20 +6,21 @@
 extension SMTPClientSession {
     mutating func startNext(_ actions: inout [SMTPClientAction]) {
         guard phase == .ready, expected.isEmpty || expected.allSatisfy({ $0.0 == .rset }) else { return }
-        guard !queue.isEmpty else {
-            if quitRequested {
-                sendQuit(&actions)
-            } else if !idleReported {
-                idleReported = true
-                actions.append(.idle)
-            }
-            return
+        // A loop, not recursion: messages refused before any command is sent finish at once.
+        while !queue.isEmpty {
+            idleReported = false
+            if begin(queue.removeFirst(), &actions) { return }
         }
-        idleReported = false
-        begin(queue.removeFirst(), &actions)
+        if quitRequested {
+            sendQuit(&actions)
+        } else if !idleReported {
+            idleReported = true
+            actions.append(.idle)
+        }
     }
 
-    mutating func begin(_ message: OutboundMessage, _ actions: inout [SMTPClientAction]) {
+    /// Starts `message`; false when it finished without a command (nothing to send).
+    mutating func begin(_ message: OutboundMessage, _ actions: inout [SMTPClientAction]) -> Bool {
         var current = Transaction(message: message, results: Array(repeating: nil, count: message.recipients.count))
         let size = message.content.count
         var refusal: String?
@@ -42,8 +43,8 @@ extension SMTPClientSession {
         transaction = current
         phase = .transaction
         guard current.results.contains(where: { $0 == nil }) else {
-            finish(&actions)
-            return
+            finish(&actions, startNext: false)
+            return false
         }
         if capabilities.pipelining {
             var bytes: [UInt8] = []
@@ -65,6 +66,7 @@ extension SMTPClientSession {
         } else {
             sendCommand(mailCommand(), expect: .mail, &actions)
         }
+        return true
     }
 
     /// After RSET without pipelining: the transaction waiting for it starts now.
@@ -214,7 +216,7 @@ extension SMTPClientSession {
                         reply: reply, text: DeliveryTexts.transcript(stage: stage, peer: peer, command: command, reply: reply))
     }
 
-    mutating func finish(_ actions: inout [SMTPClientAction]) {
+    mutating func finish(_ actions: inout [SMTPClientAction], startNext next: Bool = true) {
         guard let current = transaction else { return }
         let results = current.results.enumerated().map { index, result in
             result ?? RecipientResult(address: current.message.recipients[index].address, status: .deferred,
@@ -226,6 +228,6 @@ extension SMTPClientSession {
                                                       connectionFailure: nil, remoteSupportsDSN: capabilities.dsn)))
         transaction = nil
         phase = .ready
-        startNext(&actions)
+        if next { startNext(&actions) }
     }
 }

@@ -440,6 +440,15 @@ import Testing
         #expect(try #require(client.results.first).recipients[0].text.contains("while talking to [192.0.2.7]:"))
     }
 
+    @Test func manyMessagesRefusedWithoutARoundTripDoNotRecurse() {
+        var client = ClientHarness()
+        for index in 0..<20_000 { client.enqueue(message("Q\(index)")) }
+        client.connect(extensions: ["SIZE 10"])
+        #expect(client.results.count == 20_000 && client.take() == "")
+        client.quit()
+        #expect(client.take() == "QUIT\r\n")
+    }
+
     @Test func enqueueAfterCloseGivesTheMessageBack() throws {
         var client = ClientHarness()
         client.server("554 no\r\n")
