@@ -60,8 +60,10 @@ public struct DestinationResolver: Sendable {
             guard IPLiteral.isAddress(inner) else { throw Self.invalid(domain, "is not a valid address literal") }
             return [DeliveryTarget(host: inner, address: inner, port: mxPort, tls: mxTLS)]
         }
-        if let problem = DomainCheck.problem(domain) { throw Self.invalid(domain, problem) }
-        let name = domain.hasSuffix(".") ? String(domain.dropLast()) : domain
+        // An internationalised domain (SMTPUTF8) is looked up by its A-labels.
+        let ascii = Punycode.toASCII(domain) ?? domain
+        if let problem = DomainCheck.problem(ascii) { throw Self.invalid(domain, problem) }
+        let name = ascii.hasSuffix(".") ? String(ascii.dropLast()) : ascii
 
         let records: [MXRecord]
         do {
