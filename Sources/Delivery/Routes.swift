@@ -26,6 +26,8 @@ public struct Route: Sendable, Equatable {
                 guard rest.first == ":", let value = Int(rest.dropFirst()) else { return nil }
                 port = value
             }
+        } else if host.filter({ $0 == ":" }).count > 1 {
+            return nil   // an IPv6 address needs brackets: "[2001:db8::1]:25"
         } else if let colon = host.lastIndex(of: ":") {
             guard let value = Int(host[host.index(after: colon)...]) else { return nil }
             port = value

@@ -6,7 +6,7 @@ import Testing
         #expect(Route(hostAndPort: "127.0.0.1:2526") == Route(host: "127.0.0.1", port: 2526))
         #expect(Route(hostAndPort: "smtp.example.net") == Route(host: "smtp.example.net", port: 25))
         #expect(Route(hostAndPort: "[2001:db8::1]:587", tls: .required) == Route(host: "2001:db8::1", port: 587, tls: .required))
-        for bad in ["", "host:", "host:0", "host:99999", "bad host:25", "[::1", "[::1]x"] {
+        for bad in ["", "host:", "host:0", "host:99999", "bad host:25", "[::1", "[::1]x", "::1", "2001:db8::1:25"] {
             #expect(Route(hostAndPort: bad) == nil, "\(bad)")
         }
     }
