@@ -123,7 +123,12 @@ public final class GatewayServer: @unchecked Sendable {
             let refusal = kind.isPOP3
                 ? POP3Reply.error("Too many connections, try again later", code: POP3ResponseCode.systemTemporary).wire
                 : Reply(421, "4.7.0", "\(configuration.hostname) Too many connections, try again later").wire
-            return channel.pipeline.addHandler(RefuseConnectionHandler(reply: refusal))
+            do {
+                try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler(reply: refusal))
+                return channel.eventLoop.makeSucceededVoidFuture()
+            } catch {
+                return channel.eventLoop.makeFailedFuture(error)
+            }
         }
         channel.closeFuture.whenComplete { _ in
             context.connections.withLockedValue { $0.release(ip: clientIP, channel: channel) }

@@ -31,7 +31,12 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     var output: ByteBuffer?
     var idleTimer: Scheduled<Void>?
     var closing = false
+    var closeScheduled = false
     var readingPaused = false
+    /// Actions not yet performed; follow-ups of calls that complete synchronously join
+    /// the queue instead of recursing (see SMTPServerHandler).
+    var queuedActions: [POP3Action] = []
+    var performing = false
     var lockedAccount: String?
     var streaming: Streaming?
     var user: String?
@@ -91,7 +96,13 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: actions
 
     func perform(_ actions: [POP3Action], context: ChannelHandlerContext) {
-        for action in actions {
+        queuedActions.append(contentsOf: actions)
+        guard !performing else { return }
+        performing = true
+        var next = 0
+        while next < queuedActions.count {
+            let action = queuedActions[next]
+            next += 1
             switch action {
             case .send(let reply):
                 append(reply, context: context)
@@ -106,8 +117,8 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .openMaildrop(let user):
                 perform(session.maildropOpened(openMaildrop(user)), context: context)
             case .sendMessage(let transfer):
+                // The session waits in `messageSent`, called once the content is out.
                 startTransfer(transfer, context: context)
-                return  // the session resumes in `messageSent` once the content is out
             case .commitDeletions(let ids):
                 commit(ids, context: context)
             case .startTLS:
@@ -116,12 +127,13 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 closing = true
             }
         }
-        afterActions(context: context)
-    }
-
-    func afterActions(context: ChannelHandlerContext) {
-        let written = flush(context: context)
-        if closing {
+        queuedActions.removeAll(keepingCapacity: true)
+        performing = false
+        // While a transfer runs it owns the socket: `pump` writes, and calls back here.
+        let written = streaming == nil ? flush(context: context) : nil
+        if closing && streaming == nil {
+            guard !closeScheduled else { return }
+            closeScheduled = true
             idleTimer?.cancel()
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             if let written {
@@ -298,3 +310,6 @@ extension Authenticator.Credentials {
         }
     }
 }
+
+// Callbacks capturing the handler run on the channel's event loop only.
+extension POP3ServerHandler: @unchecked Sendable {}

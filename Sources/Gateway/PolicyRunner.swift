@@ -1,5 +1,8 @@
-// Runs policy hooks off the event loop and adds the server's own recipient checks
-// that no policy may skip (mailbox quota), so answers come back as HookResults.
+// Runs policy hooks and adds the server's own recipient checks that no policy may
+// skip (mailbox quota), so answers come back as HookResults. A hook runs in place on
+// the event loop when a VM is idle (two thread hops cost more than a typical hook;
+// Lua is bounded by its instruction budget and the host's hot calls never wait on the
+// disk), else on the thread pool; a hook no policy defines costs nothing.
 import Foundation
 import MailCore
 import MailStore
@@ -11,15 +14,27 @@ struct PolicyRunner: Sendable {
 
     func run(_ call: HookCall, on eventLoop: EventLoop) -> EventLoopFuture<HookResult> {
         let context = self.context
-        return context.offload(on: eventLoop) {
-            let result = context.policy.run(call)
-            if case .rcpt(let transaction, let recipient) = call, result.verdict == .next || result.verdict == .accept {
-                if let refusal = RecipientQuota.check(recipient, declaredSize: transaction.size, store: context.store) {
-                    return HookResult(verdict: refusal)
-                }
-            }
-            return result
+        guard context.policy.handles(call.hook) else {
+            // No policy defines this hook: answer on the loop (the quota check only reads
+            // the store) instead of paying two thread hops for a `.next`.
+            return eventLoop.makeSucceededFuture(Self.withServerChecks(call, HookResult(verdict: .next), context: context))
         }
+        if let result = context.policy.runIfIdle(call) {
+            return eventLoop.makeSucceededFuture(Self.withServerChecks(call, result, context: context))
+        }
+        return context.offload(on: eventLoop) {
+            Self.withServerChecks(call, context.policy.run(call), context: context)
+        }
+    }
+
+    /// The checks no policy may skip, applied after the chain allowed the step.
+    static func withServerChecks(_ call: HookCall, _ result: HookResult, context: ServerContext) -> HookResult {
+        if case .rcpt(let transaction, let recipient) = call, result.verdict == .next || result.verdict == .accept {
+            if let refusal = RecipientQuota.check(recipient, declaredSize: transaction.size, store: context.store) {
+                return HookResult(verdict: refusal)
+            }
+        }
+        return result
     }
 
     /// Fire-and-forget hooks (disconnect): errors are logged by the engine.

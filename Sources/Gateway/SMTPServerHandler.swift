@@ -23,7 +23,13 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     var idleTimer: Scheduled<Void>?
     var sessionDeadline: Scheduled<Void>?
     var closing = false
+    var closeScheduled = false
     var readingPaused = false
+    /// Actions not yet performed. A hook or store call can complete synchronously (a
+    /// hook run in place), and its follow-up actions join this queue instead of
+    /// recursing, so pipelined input never deepens the stack and order is kept.
+    var queuedActions: [SMTPAction] = []
+    var performing = false
 
     init(server: ServerContext, session: SMTPSession, clientIP: String) {
         self.server = server
@@ -74,7 +80,13 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: actions
 
     func perform(_ actions: [SMTPAction], context: ChannelHandlerContext) {
-        for action in actions {
+        queuedActions.append(contentsOf: actions)
+        guard !performing else { return }
+        performing = true
+        var next = 0
+        while next < queuedActions.count {
+            let action = queuedActions[next]
+            next += 1
             switch action {
             case .send(let reply):
                 var buffer = output ?? context.channel.allocator.buffer(capacity: 256)
@@ -115,8 +127,12 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 closing = true
             }
         }
+        queuedActions.removeAll(keepingCapacity: true)
+        performing = false
         let written = flush(context: context)
         if closing {
+            guard !closeScheduled else { return }
+            closeScheduled = true
             idleTimer?.cancel()
             sessionDeadline?.cancel()
             // Close once the last reply (221, 421, …) has reached the socket.
@@ -182,3 +198,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         ])
     }
 }
+
+// Every callback that captures the handler runs on the channel's event loop (futures
+// of that loop, NIOLoopBound contexts), so it is never touched from two threads.
+extension SMTPServerHandler: @unchecked Sendable {}

@@ -1,15 +1,21 @@
 // The Lua host API's view of the world, backed by the LMDB store: the same facts the
-// protocols read (one way in per fact). Called from policy threads; may block.
+// protocols read (one way in per fact). Hooks may run on an event loop, so the hot
+// calls never wait for a commit: counter increments are written behind (the count
+// returned includes increments still on their way to disk). Whitelist changes, rare
+// and meant to be durable at once, still wait.
 import Foundation
 import Logging
 import MailCore
 import MailStore
+import NIOConcurrencyHelpers
 import Policy
 
 final class StorePolicyHost: PolicyHost, @unchecked Sendable {
-    // @unchecked: LMDBStore and Logger are thread-safe; nothing here is mutated after init.
+    // @unchecked: LMDBStore and Logger are thread-safe; `inFlight` is lock-protected.
     let store: LMDBStore
     let logger: Logger
+    /// Counter increments submitted but not yet committed, by key.
+    let inFlight = NIOLockedValueBox<[String: Int]>([:])
 
     init(store: LMDBStore, logger: Logger) {
         self.store = store
@@ -36,15 +42,28 @@ final class StorePolicyHost: PolicyHost, @unchecked Sendable {
     }
 
     func counterIncrement(_ key: String, amount: Int, windowSeconds: Int) -> Int {
-        do { return try store.counterIncrement(key, amount: amount, window: Double(windowSeconds), now: now()) }
-        catch {
-            logger.error("counter update failed", metadata: ["key": "\(key)", "error": "\(error)"])
-            return store.counterGet(key, window: Double(windowSeconds), now: now())
+        // Pending first, then the store: a commit landing in between is counted twice
+        // for this one answer (conservative for a rate limit), never missed.
+        let pending = inFlight.withLockedValue { table -> Int in
+            table[key, default: 0] += amount
+            return table[key]!
         }
+        let stored = store.counterGet(key, window: Double(windowSeconds), now: now())
+        store.counterIncrement(key, amount: amount, window: Double(windowSeconds), now: now()) { [inFlight, logger] result in
+            inFlight.withLockedValue { table in
+                let left = table[key, default: amount] - amount
+                table[key] = left == 0 ? nil : left
+            }
+            if case .failure(let error) = result {
+                logger.error("counter update failed", metadata: ["key": "\(key)", "error": "\(error)"])
+            }
+        }
+        return stored + pending
     }
 
     func counterGet(_ key: String, windowSeconds: Int) -> Int {
-        store.counterGet(key, window: Double(windowSeconds), now: now())
+        let pending = inFlight.withLockedValue { $0[key, default: 0] }
+        return store.counterGet(key, window: Double(windowSeconds), now: now()) + pending
     }
 
     func now() -> Double { Date().timeIntervalSince1970 }

@@ -81,14 +81,47 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     static func isAtext(_ char: Character, allowUTF8: Bool) -> Bool {
-        if !char.isASCII { return allowUTF8 }
-        if char.isLetter || char.isNumber { return true }
-        return "!#$%&'*+-/=?^_`{|}~".contains(char)
+        guard let ascii = char.asciiValue else { return allowUTF8 }
+        return isAtextByte(ascii)
+    }
+
+    /// RFC 5322 atext for one ASCII byte (checked on bytes: Character properties cost a
+    /// Unicode table lookup each, and addresses are parsed several times per message).
+    @inline(__always)
+    static func isAtextByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"),
+             UInt8(ascii: "="), UInt8(ascii: "?"), UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"),
+             UInt8(ascii: "{"), UInt8(ascii: "|"), UInt8(ascii: "}"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
     }
 
     static func isDotAtom(_ text: Substring, allowUTF8: Bool) -> Bool {
-        if text.isEmpty || text.first == "." || text.last == "." || text.contains("..") { return false }
-        return text.allSatisfy { $0 == "." || isAtext($0, allowUTF8: allowUTF8) }
+        let bytes = text.utf8
+        guard let first = bytes.first, let last = bytes.last, first != UInt8(ascii: "."), last != UInt8(ascii: ".")
+        else { return false }
+        var previousDot = false
+        for byte in bytes {
+            if byte == UInt8(ascii: ".") {
+                if previousDot { return false }
+                previousDot = true
+                continue
+            }
+            previousDot = false
+            if byte >= 0x80 {
+                if !allowUTF8 { return false }
+            } else if !isAtextByte(byte) {
+                return false
+            }
+        }
+        return true
     }
 
     static func parseDomain(_ text: Substring, allowUTF8: Bool) throws(ParseError) -> String {
@@ -107,10 +140,20 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         // it is a classic way to make a local domain compare unequal.
         let labels = text.split(separator: ".", omittingEmptySubsequences: false)
         for label in labels {
-            guard !label.isEmpty, label.utf8.count <= 63,
-                  label.first != "-", label.last != "-",
-                  label.allSatisfy({ $0 == "-" || ($0.isASCII ? ($0.isLetter || $0.isNumber) : allowUTF8) })
-            else { throw .badDomain }
+            let bytes = label.utf8
+            guard let first = bytes.first, let last = bytes.last, bytes.count <= 63,
+                  first != UInt8(ascii: "-"), last != UInt8(ascii: "-") else { throw .badDomain }
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                     UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"):
+                    continue
+                case 0x80...:
+                    if !allowUTF8 { throw .badDomain }
+                default:
+                    throw .badDomain
+                }
+            }
         }
         return String(text).lowercased()
     }

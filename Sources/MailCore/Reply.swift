@@ -9,13 +9,37 @@ public struct Reply: Sendable, Equatable, CustomStringConvertible {
     public init(_ code: Int, _ enhanced: String? = nil, _ text: String) {
         self.code = code
         self.enhanced = enhanced
-        self.lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        self.lines = Reply.lines(of: text)
     }
 
     public init(code: Int, enhanced: String?, lines: [String]) {
         self.code = code
         self.enhanced = enhanced
-        self.lines = lines.isEmpty ? [""] : lines
+        self.lines = lines.isEmpty ? [""] : lines.flatMap(Reply.lines(of:))
+    }
+
+    /// Splits at CRLF, LF or CR. Works on scalars: in Swift "\r\n" is one Character,
+    /// so a Character split on "\n" would leave a CRLF inside a line and let a policy
+    /// text (which may echo client input) inject a reply line.
+    static func lines(of text: String) -> [String] {
+        var lines: [String] = []
+        var current = String.UnicodeScalarView()
+        var afterCR = false
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n" where afterCR:
+                afterCR = false
+            case "\r", "\n":
+                lines.append(String(current))
+                current = String.UnicodeScalarView()
+                afterCR = scalar == "\r"
+            default:
+                current.append(scalar)
+                afterCR = false
+            }
+        }
+        lines.append(String(current))
+        return lines
     }
 
     public var isPositive: Bool { code < 400 }

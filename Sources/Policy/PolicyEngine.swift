@@ -28,6 +28,24 @@ public final class PolicyEngine: Sendable {
         return set.run(call)
     }
 
+    /// `run` without waiting: nil when every VM is busy (the caller then uses a thread
+    /// that may block). Lets an event loop run a hook in place: Lua is bounded by the
+    /// instruction budget, and the host's hot calls do not wait on the disk.
+    public func runIfIdle(_ call: HookCall) -> HookResult? {
+        lock.lock()
+        let set = current
+        lock.unlock()
+        return set.runIfIdle(call)
+    }
+
+    /// Whether any policy of the running chain defines `hook`. When none does, a call
+    /// would return `.next` without touching Lua, so callers can skip the thread hop.
+    public func handles(_ hook: Hook) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return current.handledHooks.contains(hook)
+    }
+
     /// Compiles `configuration` into a new VM set and swaps it in atomically. On any
     /// error the running set stays, the error is logged and kept in `status`, and thrown.
     public func reload(_ configuration: PolicyConfiguration) throws(PolicyLoadError) {

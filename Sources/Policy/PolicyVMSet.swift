@@ -7,6 +7,8 @@ final class PolicyVMSet: @unchecked Sendable {
     let generation: Int
     let loadedAt: Date
     let policyNames: [String]
+    /// Hooks at least one policy of the chain defines (the same in every VM).
+    let handledHooks: Set<Hook>
     private let condition = NSCondition()
     private var idle: [LuaVM]
 
@@ -19,9 +21,29 @@ final class PolicyVMSet: @unchecked Sendable {
                                       reportUnknownKeys: index == 0))
         }
         self.idle = machines
+        self.handledHooks = Set(Hook.allCases.filter { hook in
+            machines[0].policies.contains { $0.hooks[hook.ordinal] != nil }
+        })
         self.generation = generation
         self.loadedAt = Date()
         self.policyNames = sources.map(\.name)
+    }
+
+    /// Runs `call` on an idle VM if there is one right now; nil (nothing run) when all are busy.
+    func runIfIdle(_ call: HookCall) -> HookResult? {
+        condition.lock()
+        guard let vm = idle.popLast() else {
+            condition.unlock()
+            return nil
+        }
+        condition.unlock()
+        defer {
+            condition.lock()
+            idle.append(vm)
+            condition.signal()
+            condition.unlock()
+        }
+        return vm.run(call)
     }
 
     /// Runs `call` on an idle VM, waiting for one if all are busy.

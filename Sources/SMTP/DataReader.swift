@@ -33,6 +33,20 @@ public struct DataReader: Sendable {
         let end = buffer.count
         defer { start = index }
         while index < end {
+            if state == .middle {
+                // Inside a line: copy the run up to the next CR or LF in one go.
+                let runEnd = buffer.withUnsafeBufferPointer { bytes in
+                    var position = index
+                    while position < end && bytes[position] != 0x0D && bytes[position] != 0x0A { position += 1 }
+                    return position
+                }
+                if runEnd > index {
+                    appendRun(buffer, from: index, to: runEnd)
+                    lineLength += runEnd - index
+                    index = runEnd
+                    continue
+                }
+            }
             let byte = buffer[index]
             index += 1
             switch state {
@@ -88,6 +102,16 @@ public struct DataReader: Sendable {
             return
         }
         message.append(byte)
+    }
+
+    private mutating func appendRun(_ buffer: [UInt8], from start: Int, to end: Int) {
+        receivedSize += end - start
+        if receivedSize > maxSize {
+            problem = .tooLarge
+            if !message.isEmpty { message = [] }
+            return
+        }
+        message.append(contentsOf: buffer[start..<end])
     }
 
     private mutating func flag(_ found: Problem) {

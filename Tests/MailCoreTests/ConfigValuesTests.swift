@@ -16,10 +16,4 @@ import Testing
         #expect(ConfigValues.size("1234") == 1234)
         #expect(ConfigValues.size("ten") == nil)
     }
-
-    @Test func replyWireForm() {
-        let reply = Reply(code: 250, enhanced: nil, lines: ["mx.test", "SIZE 10485760", "8BITMIME"])
-        #expect(reply.wire == "250-mx.test\r\n250-SIZE 10485760\r\n250 8BITMIME\r\n")
-        #expect(Reply(550, "5.1.1", "No").wire == "550 5.1.1 No\r\n")
-    }
 }
