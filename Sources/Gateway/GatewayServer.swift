@@ -163,7 +163,7 @@ public final class GatewayServer: @unchecked Sendable {
         let sessionConfiguration = SMTPSessionConfiguration(
             hostname: configuration.hostname, kind: smtpKind, limits: configuration.limits,
             tlsAvailable: context.tls != nil, plaintextAuthAllowed: isLoopback || configuration.allowPlaintextAuth,
-            postmasterDomain: postmasterDomain(configuration.hostname, store: context.store),
+            postmasterDomain: cachedPostmasterDomain(context),
             clock: { Date().timeIntervalSince1970 },
             makeQueueID: { context.makeQueueID() },
             makeChallenge: { "<\(UInt64.random(in: 1...UInt64.max)).\(Int(Date().timeIntervalSince1970))@\(configuration.hostname)>" })
@@ -191,6 +191,15 @@ public final class GatewayServer: @unchecked Sendable {
 
     /// The domain of the bare `<postmaster>` recipient (RFC 5321 §4.5.1): the hostname
     /// or its parent when local, else the first local domain.
+    /// `postmasterDomain`, recomputed at most every 10 seconds.
+    static func cachedPostmasterDomain(_ context: ServerContext) -> String {
+        let now = Date().timeIntervalSince1970
+        if let cached = context.postmasterCache.withLockedValue({ $0 }), now - cached.at < 10 { return cached.domain }
+        let domain = postmasterDomain(context.configuration.hostname, store: context.store)
+        context.postmasterCache.withLockedValue { $0 = (domain, now) }
+        return domain
+    }
+
     static func postmasterDomain(_ hostname: String, store: LMDBStore) -> String {
         let host = hostname.lowercased()
         if store.domainExists(host) { return host }

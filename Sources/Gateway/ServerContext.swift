@@ -20,6 +20,9 @@ public final class ServerContext: Sendable {
     let connections = NIOLockedValueBox(ConnectionTable())
     let sequence = ManagedAtomicCounter()
     let maildropLocks = MaildropLocks()
+    /// The bare `<postmaster>` domain and when it was computed (domains change rarely;
+    /// reading them for every connection showed up in profiles).
+    let postmasterCache = NIOLockedValueBox<(domain: String, at: Double)?>(nil)
 
     struct State {
         var configuration: GatewayConfiguration

@@ -26,28 +26,50 @@ public enum HeaderFields {
         return count
     }
 
-    /// Parses the header section of `message`; stops at `maxFields` fields.
+    /// Parses the header section of `message`; stops at `maxFields` fields. Works on
+    /// bytes (it runs for every accepted message): lines end at CRLF, a line starting
+    /// with SP or HT continues the previous field, stray CR/LF bytes are dropped.
     public static func parse(_ message: [UInt8], maxFields: Int = 1000) -> [HeaderField] {
         let end = headerEnd(message)
-        let text = String(decoding: message[0..<end], as: UTF8.self)
         var fields: [HeaderField] = []
-        for rawLine in text.split(separator: "\r\n", omittingEmptySubsequences: true) {
-            let line = rawLine.replacingOccurrences(of: "\n", with: "")
-            if line.first == " " || line.first == "\t" {
-                if var last = fields.popLast() {
-                    last.value += " " + line.trimmingCharacters(in: .whitespaces)
-                    fields.append(last)
+        message.withUnsafeBufferPointer { bytes in
+            var lineStart = 0
+            while lineStart < end && fields.count < maxFields {
+                var lineEnd = lineStart
+                while lineEnd < end && !(bytes[lineEnd] == 13 && lineEnd + 1 < end && bytes[lineEnd + 1] == 10) {
+                    lineEnd += 1
                 }
-                continue
+                defer { lineStart = lineEnd + 2 }
+                guard lineEnd > lineStart else { continue }
+                let first = bytes[lineStart]
+                if first == 32 || first == 9 {
+                    if var last = fields.popLast() {
+                        last.value += " " + trimmedString(bytes, lineStart, lineEnd)
+                        fields.append(last)
+                    }
+                    continue
+                }
+                var colon = lineStart
+                while colon < lineEnd && bytes[colon] != 58 { colon += 1 }
+                guard colon < lineEnd else { continue }
+                let name = trimmedString(bytes, lineStart, colon)
+                guard !name.isEmpty else { continue }
+                fields.append(HeaderField(name: name, value: trimmedString(bytes, colon + 1, lineEnd)))
             }
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
-            let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-            guard !name.isEmpty else { continue }
-            fields.append(HeaderField(name: name, value: value))
-            if fields.count >= maxFields { break }
         }
         return fields
+    }
+
+    /// `bytes[start..<end]` as a String without leading/trailing SP/HT or any CR/LF.
+    static func trimmedString(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String {
+        var low = start, high = end
+        while low < high && (bytes[low] == 32 || bytes[low] == 9) { low += 1 }
+        while high > low && (bytes[high - 1] == 32 || bytes[high - 1] == 9) { high -= 1 }
+        let slice = UnsafeBufferPointer(rebasing: bytes[low..<high])
+        if !slice.contains(where: { $0 == 10 || $0 == 13 }) {
+            return String(decoding: slice, as: UTF8.self)
+        }
+        return String(decoding: slice.filter { $0 != 10 && $0 != 13 }, as: UTF8.self)
     }
 
     public static func first(_ name: String, in fields: [HeaderField]) -> String? {

@@ -158,3 +158,25 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         return String(text).lowercased()
     }
 }
+
+extension MailAddress {
+    /// The lower-cased domain when `text` is a valid DNS domain name (no address literal).
+    public static func normalizedDomain(_ text: Substring) -> String? {
+        guard text.first != "[", let domain = try? parseDomain(text, allowUTF8: false) else { return nil }
+        return domain
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs. Cheap (bytes, no Foundation
+    /// CharacterSet), for the hot paths that normalise addresses and domains.
+    public var trimmingSpacesAndTabs: Substring {
+        let text = Substring(self)
+        let utf8 = text.utf8
+        guard let first = utf8.firstIndex(where: { $0 != 32 && $0 != 9 }),
+              let last = utf8.lastIndex(where: { $0 != 32 && $0 != 9 }) else {
+            return Substring()
+        }
+        return text[first...last]
+    }
+}

@@ -94,18 +94,16 @@ public final class LMDBStore: Sendable {
 
     /// Validates and lower-cases a domain name (no address literals).
     static func normalizeDomain(_ name: String) throws(StoreError) -> String {
-        let trimmed = name.trimmingCharacters(in: .whitespaces)
-        guard let parsed = try? MailAddress.parse("postmaster@\(trimmed)"), !parsed.isDomainLiteral else {
+        guard let domain = MailAddress.normalizedDomain(name.trimmingSpacesAndTabs) else {
             throw StoreError(.invalid, "invalid domain name '\(name)'")
         }
-        return parsed.domain
+        return domain
     }
 
     /// Validates and lower-cases a mailbox address ("user@domain"): no quoted local parts,
     /// no routing characters, no address literals.
     static func normalizeAddress(_ address: String) throws(StoreError) -> String {
-        let trimmed = address.trimmingCharacters(in: .whitespaces)
-        guard let parsed = try? MailAddress.parse(trimmed) else {
+        guard let parsed = try? MailAddress.parse(address.trimmingSpacesAndTabs) else {
             throw StoreError(.invalid, "invalid address '\(address)' (expected user@domain)")
         }
         guard !parsed.isDomainLiteral, !parsed.hasRoutingCharacters else {
