@@ -39,6 +39,9 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     var performing = false
     var lockedAccount: String?
     var streaming: Streaming?
+    /// Inside `pump`: a write can fire channelWritabilityChanged synchronously, and a
+    /// nested pump would send the same slice twice.
+    var pumping = false
     var user: String?
     var retrieved = 0
     var deleted = 0
@@ -61,7 +64,7 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, streaming != nil { pump(context: context) }
+        if context.channel.isWritable, streaming != nil, !pumping { pump(context: context) }
         context.fireChannelWritabilityChanged()
     }
 
@@ -253,7 +256,9 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Encodes and writes slices while the socket takes them; resumes on writability.
     func pump(context: ChannelHandlerContext) {
-        guard var state = streaming else { return }
+        guard var state = streaming, !pumping else { return }
+        pumping = true
+        defer { pumping = false }
         var buffer = output ?? context.channel.allocator.buffer(capacity: min(state.bytes.count + 64, Self.sliceSize + 64))
         output = nil
         while context.channel.isWritable && !state.encoder.isFinished {
@@ -274,6 +279,7 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         if buffer.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(buffer), promise: nil) }
         if state.encoder.isFinished {
             streaming = nil
+            pumping = false  // a pipelined RETR may start the next transfer right away
             perform(session.messageSent(.sent), context: context)
         } else {
             streaming = state

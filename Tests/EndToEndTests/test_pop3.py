@@ -245,3 +245,80 @@ def test_bad_input_gets_errors_and_the_session_goes_on(server):
     assert [r[:3] for r in replies] == [b"+OK", b"+OK", b"+OK", b"-ER", b"-ER", b"+OK"]
     assert replies[2] == b"+OK 0 0\r\n"
     s.close()
+
+
+def test_a_large_message_streams_intact(make_server):
+    server = make_server(NO_LOGIN_DELAY)
+    line = "x" * 70 + "\r\n"
+    body = line * (8 * 1024 * 1024 // len(line))  # ~8 MB, under the 10 MB default
+    server.deliver("bob@example.test", subject="big", body=body)
+    client = connect(server)
+    size = int(client.list(1).split()[2])
+    _, lines, octets = client.retr(1)
+    message = b"\r\n".join(lines) + b"\r\n"
+    assert len(message) == size
+    assert message.endswith(body.encode())
+    assert client.noop().startswith(b"+OK")  # the session goes on after the transfer
+    client.quit()
+
+
+def test_failed_logins_are_limited_per_ip(make_server):
+    server = make_server("[policy.ratelimit]\nauth_failures_per_hour = 2\npop3_login_interval = 0")
+    client = poplib.POP3("127.0.0.1", server.pop3_port, timeout=30)
+    for _ in range(2):
+        client.user("bob@example.test")
+        with pytest.raises(poplib.error_proto, match=r"-ERR \[AUTH\]"):
+            client.pass_("wrong")
+    # Past the limit: the failure, and then even the right password, are refused for now.
+    for password in ["wrong", "secret"]:
+        client.user("bob@example.test")
+        with pytest.raises(poplib.error_proto, match=r"-ERR \[SYS/TEMP\] Too many failed logins"):
+            client.pass_(password)
+
+
+def test_connect_and_disconnect_hooks_run_for_pop3(make_server, tmp_path):
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "watch.lua").write_text(
+        "local watch = {}\n"
+        "function watch.connect(session)\n"
+        "  if session.protocol == 'pop3' and session.client_ip == '127.0.0.9' then\n"
+        "    return mailgate.reject(554, '5.7.1', 'Not from there')\n"
+        "  end\n"
+        "  return mailgate.next\n"
+        "end\n"
+        "function watch.disconnect(session)\n"
+        "  mailgate.counters.incr('gone:' .. session.protocol, 3600)\n"
+        "  return mailgate.next\n"
+        "end\n"
+        "return watch\n")
+    server = make_server(f'[policy]\ndirectory = "{policies}"\nchain = ["watch"]')
+    refused = socket.create_connection(("127.0.0.1", server.pop3_port), timeout=10, source_address=("127.0.0.9", 0))
+    assert refused.makefile("rb").readline() == b"-ERR [SYS/PERM] Not from there\r\n"
+    refused.close()
+    client = poplib.POP3("127.0.0.1", server.pop3_port, timeout=30)
+    client.quit()
+    deadline = time.time() + 5
+    while "gone:pop3\t2" not in server.cli("counters").stdout and time.time() < deadline:
+        time.sleep(0.1)
+    assert "gone:pop3\t2" in server.cli("counters").stdout
+
+
+def test_pipelined_retrieval_of_large_messages(make_server):
+    server = make_server(NO_LOGIN_DELAY)
+    line = "y" * 70 + "\r\n"
+    bodies = [line * (n * 40000) for n in (1, 2)]  # ~2.8 MB and ~5.7 MB
+    for n, body in enumerate(bodies):
+        server.deliver("bob@example.test", subject=f"big {n}", body=body)
+    s, reader = raw_session(server)
+    s.sendall(b"USER bob@example.test\r\nPASS secret\r\nRETR 1\r\nRETR 2\r\nQUIT\r\n")
+    assert reader.readline().startswith(b"+OK")
+    assert reader.readline().startswith(b"+OK")
+    for body in bodies:
+        assert reader.readline().startswith(b"+OK")
+        content = bytearray()
+        while (line_bytes := reader.readline()) != b".\r\n":
+            content += line_bytes
+        assert content.endswith(body.encode())
+    assert reader.readline().startswith(b"+OK")
+    s.close()
