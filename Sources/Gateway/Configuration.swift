@@ -38,6 +38,26 @@ public struct RouteConfiguration: Sendable, Equatable {
     public var tls: TLSMode
     public var username: String?
     public var password: String?
+    /// PEM trust roots for verifying this route's certificate (`tls = "required"`);
+    /// nil = the system trust store.
+    public var caFile: String?
+}
+
+/// The queue runner's knobs (`[delivery]`).
+public struct DeliverySettings: Sendable, Equatable {
+    /// TCP port for MX deliveries (25; tests point MX records at receivers on a loopback port).
+    public var mxPort = 25
+    /// How often the queue is re-read even when nothing woke the runner (CLI changes, due retries).
+    public var scanInterval: Duration = .seconds(5)
+    /// Outbound connections at once, overall and per destination domain.
+    public var maxConnections = 50
+    public var maxConnectionsPerDestination = 4
+    /// Messages handed to one connection before it says QUIT.
+    public var messagesPerConnection = 100
+    public var connectTimeout: Duration = .seconds(30)
+    /// Upper bound on the RFC 5321 reply timeouts (5 min per command, 10 min after DATA).
+    public var replyTimeout: Duration = .seconds(600)
+    public init() {}
 }
 
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
@@ -61,6 +81,7 @@ public struct GatewayConfiguration: Sendable {
     public var nameserver: ListenAddress?
     public var retryIntervals: [Duration]
     public var routes: [String: RouteConfiguration]
+    public var delivery = DeliverySettings()
     public var policyDirectory: String
     public var pluginDirectory: String
     public var policyChain: [String]
@@ -151,6 +172,6 @@ public struct GatewayConfiguration: Sendable {
 
 extension RouteConfiguration {
     public init(host: String, port: Int, tls: TLSMode) {
-        self.init(host: host, port: port, tls: tls, username: nil, password: nil)
+        self.init(host: host, port: port, tls: tls, username: nil, password: nil, caFile: nil)
     }
 }

@@ -54,7 +54,27 @@ struct ConfigurationReader {
         if let limits = table["limits"] { try readLimits(try self.table(limits, "limits"), into: &configuration.limits) }
         if let delivery = table["delivery"] {
             let section = try self.table(delivery, "delivery")
-            try checkKeys(section, allowed: ["nameserver", "retry_intervals"], section: "delivery")
+            try checkKeys(section, allowed: ["nameserver", "retry_intervals", "mx_port", "scan_interval", "max_connections",
+                                             "max_connections_per_destination", "messages_per_connection",
+                                             "connect_timeout", "reply_timeout"], section: "delivery")
+            var settings = configuration.delivery
+            if let value = section["mx_port"] {
+                settings.mxPort = try int(value, "delivery.mx_port", min: 1)
+                if settings.mxPort > 65535 { throw fail("delivery.mx_port", "must be at most 65535") }
+            }
+            if let value = section["scan_interval"] { settings.scanInterval = try duration(value, "delivery.scan_interval") }
+            if let value = section["max_connections"] {
+                settings.maxConnections = try int(value, "delivery.max_connections", min: 1)
+            }
+            if let value = section["max_connections_per_destination"] {
+                settings.maxConnectionsPerDestination = try int(value, "delivery.max_connections_per_destination", min: 1)
+            }
+            if let value = section["messages_per_connection"] {
+                settings.messagesPerConnection = try int(value, "delivery.messages_per_connection", min: 1)
+            }
+            if let value = section["connect_timeout"] { settings.connectTimeout = try duration(value, "delivery.connect_timeout") }
+            if let value = section["reply_timeout"] { settings.replyTimeout = try duration(value, "delivery.reply_timeout") }
+            configuration.delivery = settings
             if let value = section["nameserver"] {
                 let text = try string(value, "delivery.nameserver")
                 guard let address = ListenAddress.parse(text.contains(":") ? text : text + ":53") else {
@@ -112,7 +132,7 @@ struct ConfigurationReader {
     }
 
     func readRoute(_ section: TOMLTable, key: String) throws(ConfigurationError) -> RouteConfiguration {
-        try checkKeys(section, allowed: ["host", "tls", "username", "password"], section: key)
+        try checkKeys(section, allowed: ["host", "tls", "username", "password", "ca_file"], section: key)
         guard let hostValue = section["host"] else { throw fail("\(key).host", "is required") }
         let hostText = try string(hostValue, "\(key).host")
         var host = hostText
@@ -131,7 +151,8 @@ struct ConfigurationReader {
         }
         return RouteConfiguration(host: host, port: port, tls: tls,
                                   username: try section["username"].map { (v) throws(ConfigurationError) in try string(v, "\(key).username") },
-                                  password: try section["password"].map { (v) throws(ConfigurationError) in try string(v, "\(key).password") })
+                                  password: try section["password"].map { (v) throws(ConfigurationError) in try string(v, "\(key).password") },
+                                  caFile: try section["ca_file"].map { (v) throws(ConfigurationError) in path(try string(v, "\(key).ca_file")) })
     }
 
     func readPolicy(_ section: TOMLTable, into configuration: inout GatewayConfiguration) throws(ConfigurationError) {

@@ -89,6 +89,10 @@ public final class GatewayServer: @unchecked Sendable {
         status.write(dataDirectory: configuration.dataDirectory)
         installSignalHandlers()
         scheduleHousekeeping()
+        let runner = QueueRunner(context: context, group: group)
+        queueRunner = runner
+        context.queueWaker.withLockedValue { $0 = { runner.wake() } }
+        runner.start()
         logger.info("mailgate started", metadata: ["hostname": "\(configuration.hostname)",
                                                    "data_dir": "\(configuration.dataDirectory)",
                                                    "policies": "\(policyStatus.policies.joined(separator: ","))"])
@@ -246,6 +250,7 @@ public final class GatewayServer: @unchecked Sendable {
         purgeTimer = purge
     }
     var housekeeping: DispatchSourceTimer?
+    var queueRunner: QueueRunner?
     var purgeTimer: DispatchSourceTimer?
 
     /// SIGHUP: re-read the config file, recompile the policy chain, reload TLS. All or nothing.
@@ -287,6 +292,7 @@ public final class GatewayServer: @unchecked Sendable {
         guard !shuttingDown else { return }
         shuttingDown = true
         logger.info("shutting down")
+        queueRunner?.stopStarting()
         for (_, channel) in serverChannels { channel.close(promise: nil) }
         let channels = context.connections.withLockedValue { Array($0.channels.values) }
         for channel in channels {
@@ -299,6 +305,8 @@ public final class GatewayServer: @unchecked Sendable {
         for channel in context.connections.withLockedValue({ Array($0.channels.values) }) {
             channel.close(promise: nil)
         }
+        // Outbound deliveries in flight get the same grace; what is left stays queued.
+        queueRunner?.stop(grace: .seconds(max(1, deadline.timeIntervalSinceNow)))
         housekeeping?.cancel()
         purgeTimer?.cancel()
         try? group.syncShutdownGracefully()

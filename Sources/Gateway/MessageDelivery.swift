@@ -58,6 +58,7 @@ struct MessageDelivery: Sendable {
             let request = DeliveryRequest(message: message, local: plan.local, remote: queueEntry, internalDate: now)
             context.store.deliver(request) { result in
                 promise.succeed(Self.outcome(result, plan: plan, queueID: transaction.info.queueID))
+                if case .success(let delivered) = result, delivered.queued { context.wakeQueueRunner() }
             }
         }
         return promise.futureResult

@@ -1,4 +1,4 @@
-// `mailgate whitelist|mail|queue|policy|reload|status`: day-to-day operations.
+// `mailgate whitelist|mail|policy|reload|status`: day-to-day operations (queue: QueueCommands.swift).
 import ArgumentParser
 import Foundation
 import Gateway
@@ -103,50 +103,6 @@ struct MailCommand: ParsableCommand {
                     throw CLIError("no message with uid \(uid) in \(account) \(folder)")
                 }
                 FileHandle.standardOutput.write(Data(try store.messageBytes(blobID: message.blobID)))
-            }
-        }
-    }
-}
-
-struct QueueCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "queue", abstract: "The outbound queue.",
-                                                    subcommands: [List.self, Show.self])
-    struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One line per queued message.")
-        @OptionGroup var global: GlobalOptions
-        func run() throws {
-            try guarded {
-                let store = try global.openStore()
-                defer { store.close() }
-                let entries = try store.queueEntries()
-                for entry in entries {
-                    let recipients = entry.recipients.map { "\($0.address)(\($0.state.rawValue))" }.joined(separator: ",")
-                    print("\(entry.id)\t\(entry.size)\t\(MessageDate.short(entry.created))\t<\(entry.sender)>\t\(recipients)\(entry.held ? "\theld" : "")")
-                }
-                if entries.isEmpty { print("queue is empty") }
-            }
-        }
-    }
-    struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Envelope and per-recipient state of one entry.")
-        @OptionGroup var global: GlobalOptions
-        @Argument var id: String
-        func run() throws {
-            try guarded {
-                let store = try global.openStore()
-                defer { store.close() }
-                guard let entry = store.queueEntry(id) else { throw CLIError("no queue entry \(id)") }
-                print("id:       \(entry.id)")
-                print("sender:   <\(entry.sender)>")
-                print("size:     \(entry.size)")
-                print("created:  \(MessageDate.short(entry.created)) UTC")
-                print("held:     \(entry.held)")
-                for recipient in entry.recipients {
-                    var line = "rcpt:     \(recipient.address) \(recipient.state.rawValue) attempts=\(recipient.attempts)"
-                    if recipient.nextAttempt > 0 { line += " next=\(MessageDate.short(recipient.nextAttempt))" }
-                    if let error = recipient.lastError { line += " last_error=\"\(error)\"" }
-                    print(line)
-                }
             }
         }
     }

@@ -1,0 +1,387 @@
+// The outbound queue runner: re-reads the queue (every `delivery.scan_interval`, when
+// the next retry is due, and at once when SMTP queues something), groups the due
+// recipients by destination domain, and runs delivery jobs under a global and a
+// per-destination connection cap. A job resolves the domain (libresolv on the thread
+// pool), walks the targets with DestinationDelivery, sends several messages over each
+// connection (SMTPClientDriver), and hands the results to one serial queue that
+// re-reads each entry, applies them (QueueUpdater), queues or delivers the notices
+// (DSNBuilder), and writes the entry back or removes it. The store is the only state:
+// a crash (kill -9) at any point leaves the recipients pending/deferred, so the worst
+// case is one duplicate delivery. Held entries are skipped; `queue retry` and `queue
+// hold` from the CLI are seen at the next scan because every scan reads the store.
+import Delivery
+import Foundation
+import Logging
+import MailCore
+import MailStore
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+final class QueueRunner: Sendable {
+    let context: ServerContext
+    let group: EventLoopGroup
+    let state = NIOLockedValueBox(State())
+    let scanQueue = DispatchQueue(label: "mailgate.queue.scan")
+    /// Result application: one at a time, so read-modify-write of an entry is not raced by another job.
+    let applyQueue = DispatchQueue(label: "mailgate.queue.apply")
+
+    struct State {
+        var stopping = false
+        /// Set when the grace period ran out: late results are dropped (the store stays as it was).
+        var abandoned = false
+        var scanning = false
+        var rescan = false
+        var timerGeneration = 0
+        /// "queue id \0 domain" pairs being delivered.
+        var inFlight: Set<String> = []
+        var perDomain: [String: Int] = [:]
+        var active = 0
+    }
+
+    struct Item: Sendable {
+        var entry: QueueEntry
+        var recipients: [String]
+    }
+
+    init(context: ServerContext, group: EventLoopGroup) {
+        self.context = context
+        self.group = group
+    }
+
+    func start() {
+        wake()
+    }
+
+    /// Re-read the queue now (new mail, a finished job).
+    func wake() {
+        let start = state.withLockedValue { state -> Bool in
+            if state.stopping { return false }
+            if state.scanning { state.rescan = true; return false }
+            state.scanning = true
+            return true
+        }
+        if start { scanQueue.async { self.scan() } }
+    }
+
+    /// No new deliveries from now on (the first step of a graceful shutdown).
+    func stopStarting() {
+        state.withLockedValue { $0.stopping = true; $0.timerGeneration += 1 }
+    }
+
+    /// Stops starting deliveries; waits up to `grace` for the running ones to finish and
+    /// be written. Whatever is still running after that stays queued as it was.
+    func stop(grace: Duration) {
+        state.withLockedValue { $0.stopping = true; $0.timerGeneration += 1 }
+        let deadline = Date().addingTimeInterval(grace.seconds)
+        while Date() < deadline && state.withLockedValue({ $0.active }) > 0 {
+            usleep(20_000)
+        }
+        let left = state.withLockedValue { state -> Int in
+            state.abandoned = true
+            return state.active
+        }
+        if left > 0 {
+            context.logger.notice("queue runner stopping with deliveries in flight; they stay queued",
+                                  metadata: ["connections": "\(left)"])
+        }
+        scanQueue.sync {}
+        applyQueue.sync {}
+    }
+
+    static func domain(of address: String) -> String {
+        guard let at = address.lastIndex(of: "@") else { return "" }
+        return address[address.index(after: at)...].lowercased()
+    }
+
+    // MARK: scanning
+
+    func scan() {
+        let configuration = context.configuration
+        let settings = configuration.delivery
+        let now = Date().timeIntervalSince1970
+        var nextWake = now + settings.scanInterval.seconds
+        var work: [String: [Item]] = [:]
+        var order: [String] = []
+        do {
+            for entry in try context.store.queueEntries() where !entry.held {
+                var due: [String: [String]] = [:]
+                for recipient in entry.recipients where recipient.state == .pending || recipient.state == .deferred {
+                    if recipient.nextAttempt <= now {
+                        due[Self.domain(of: recipient.address), default: []].append(recipient.address)
+                    } else {
+                        nextWake = min(nextWake, recipient.nextAttempt)
+                    }
+                }
+                for (domain, addresses) in due.sorted(by: { $0.key < $1.key }) {
+                    if work[domain] == nil { order.append(domain) }
+                    work[domain, default: []].append(Item(entry: entry, recipients: addresses))
+                }
+            }
+        } catch {
+            context.logger.error("cannot read the queue", metadata: ["error": "\(error)"])
+        }
+
+        var jobs: [(String, [Item])] = []
+        state.withLockedValue { state in
+            guard !state.stopping else { return }
+            for domain in order {
+                let items = work[domain]!.filter { !state.inFlight.contains($0.entry.id + "\u{0}" + domain) }
+                guard !items.isEmpty else { continue }
+                let free = min(settings.maxConnectionsPerDestination - state.perDomain[domain, default: 0],
+                               settings.maxConnections - state.active)
+                guard free > 0 else { continue }
+                // Spread over up to `free` connections, at least 10 messages each before opening another.
+                let connections = min(free, max(1, (items.count + 9) / 10))
+                let perConnection = min(settings.messagesPerConnection, (items.count + connections - 1) / connections)
+                var rest = items[...]
+                for _ in 0..<connections where !rest.isEmpty {
+                    let batch = Array(rest.prefix(perConnection))
+                    rest = rest.dropFirst(batch.count)
+                    for item in batch { state.inFlight.insert(item.entry.id + "\u{0}" + domain) }
+                    state.perDomain[domain, default: 0] += 1
+                    state.active += 1
+                    jobs.append((domain, batch))
+                }
+            }
+        }
+        for (domain, batch) in jobs {
+            Task { await self.run(domain: domain, items: batch) }
+        }
+
+        let again = state.withLockedValue { state -> Bool in
+            state.scanning = false
+            if state.rescan && !state.stopping {
+                state.rescan = false
+                state.scanning = true
+                return true
+            }
+            return false
+        }
+        if again {
+            scanQueue.async { self.scan() }
+        } else {
+            schedule(at: nextWake)
+        }
+    }
+
+    func schedule(at time: Double) {
+        let generation = state.withLockedValue { state -> Int in
+            state.timerGeneration += 1
+            return state.timerGeneration
+        }
+        let delay = max(0.05, time - Date().timeIntervalSince1970)
+        scanQueue.asyncAfter(deadline: .now() + delay) { [self] in
+            if state.withLockedValue({ $0.timerGeneration == generation && !$0.stopping }) { wake() }
+        }
+    }
+
+    // MARK: one destination
+
+    func run(domain: String, items: [Item]) async {
+        let configuration = context.configuration
+        defer {
+            state.withLockedValue { state in
+                for item in items { state.inFlight.remove(item.entry.id + "\u{0}" + domain) }
+                if let count = state.perDomain[domain], count > 1 { state.perDomain[domain] = count - 1 } else {
+                    state.perDomain[domain] = nil
+                }
+                state.active -= 1
+            }
+            wake()
+        }
+        var messages: [OutboundMessage] = []
+        var loadedItems: [Item] = []
+        for item in items {
+            guard let bytes = try? context.store.messageBytes(blobID: item.entry.blobID) else {
+                context.logger.error("queued message has no content", metadata: ["queue_id": "\(item.entry.id)"])
+                continue
+            }
+            messages.append(OutboundMessage(entry: item.entry, storedMessage: bytes, recipients: item.recipients))
+            loadedItems.append(item)
+        }
+        guard !messages.isEmpty else { return }
+        let loaded = loadedItems
+
+        let resolver = makeResolver(configuration)
+        let targets: [DeliveryTarget]
+        do {
+            targets = try await resolver.resolve(domain)
+        } catch {
+            for item in loaded {
+                context.logger.info(error.isPermanent ? "delivery failed" : "delivery deferred",
+                                    metadata: ["queue_id": "\(item.entry.id)", "domain": "\(domain)",
+                                               "rcpt": "\(item.recipients.joined(separator: ","))", "reason": "\(error.text)"])
+            }
+            await apply(ids: loaded.map(\.entry.id)) { now, schedule in
+                loaded.map { item in
+                    { (fresh: QueueEntry) in
+                        QueueUpdater.apply(failureText: error.text, status: error.enhancedStatus,
+                                           permanent: error.isPermanent, to: item.recipients, in: fresh,
+                                           schedule: schedule, now: now)
+                    }
+                }
+            }
+            return
+        }
+
+        let settings = configuration.delivery
+        let driver = SMTPClientDriver(heloName: configuration.hostname,
+                                      connectTimeout: .nanoseconds(Int64(settings.connectTimeout.seconds * 1e9)),
+                                      caFile: nil,
+                                      replyTimeoutCap: .nanoseconds(Int64(settings.replyTimeout.seconds * 1e9)))
+        let route = configuration.routes[domain] ?? configuration.routes["*"]
+        var delivery = DestinationDelivery(targets: targets, messages: messages)
+        var action = delivery.start()
+        while case .connect(let target, let batch) = action {
+            let outcome = await driver.deliver(batch, to: target, group: group, caFile: route?.caFile)
+            if let reason = outcome.connectFailure {
+                context.logger.info("cannot connect", metadata: ["domain": "\(domain)", "host": "\(target.host)",
+                                                                "address": "\(target.address):\(target.port)",
+                                                                "reason": "\(reason)"])
+                action = delivery.connectFailed(reason)
+                continue
+            }
+            if let failure = outcome.failure {
+                if failure.kind == .tlsFailed {
+                    context.logger.notice("\(failure.text)", metadata: ["host": "\(target.host)",
+                                                                        "retry_in_clear": "\(failure.retryWithoutTLS)"])
+                } else {
+                    context.logger.info("connection ended", metadata: ["host": "\(target.host)", "reason": "\(failure.text)"])
+                }
+            }
+            action = delivery.sessionEnded(results: outcome.results, failure: outcome.failure)
+        }
+        guard case .finished(let results) = action else { return }
+        for result in results {
+            for (index, recipient) in result.recipients.enumerated() {
+                context.logger.info(recipient.status == .delivered ? "delivered" :
+                                        recipient.status == .failed ? "delivery failed" : "delivery deferred",
+                                    metadata: ["queue_id": "\(result.messageID)", "rcpt": "\(recipient.address)",
+                                               "host": "\(result.peers[index] ?? "-")", "status": "\(recipient.enhancedStatus)",
+                                               "reason": "\(recipient.text)"])
+            }
+        }
+        let byID = Dictionary(results.map { ($0.messageID, $0) }, uniquingKeysWith: { first, _ in first })
+        await apply(ids: loaded.map(\.entry.id)) { now, schedule in
+            loaded.map { item in
+                { (fresh: QueueEntry) in
+                    guard let result = byID[item.entry.id] else {
+                        // Unchanged.
+                        return QueueUpdater.apply(failureText: "", status: "", permanent: false, to: [], in: fresh,
+                                                  schedule: schedule, now: now)
+                    }
+                    return QueueUpdater.apply(result, to: fresh, schedule: schedule, now: now)
+                }
+            }
+        }
+    }
+
+    func makeResolver(_ configuration: GatewayConfiguration) -> DestinationResolver {
+        let pool = context.threadPool
+        var resolverConfiguration = SystemResolver.Configuration()
+        if let nameserver = configuration.nameserver {
+            resolverConfiguration = SystemResolver.Configuration(nameserver: nameserver.host, port: nameserver.port)
+        }
+        let system = SystemResolver(configuration: resolverConfiguration, runBlocking: { work in
+            pool.submit { _ in work() }
+        })
+        var routes: [String: Route] = [:]
+        for (domain, route) in configuration.routes {
+            let credentials = route.username.map { SMTPCredentials(user: $0, password: route.password ?? "") }
+            routes[domain] = Route(host: route.host, port: route.port, tls: TLSPolicy(rawValue: route.tls.rawValue) ?? .opportunistic,
+                                   credentials: credentials)
+        }
+        return DestinationResolver(resolver: system, routes: RouteTable(routes), mxPort: configuration.delivery.mxPort,
+                                   mxTLS: .opportunistic)
+    }
+
+    // MARK: applying results
+
+    typealias Step = @Sendable (QueueEntry) -> QueueUpdate
+
+    /// On the apply queue: per entry, re-read it (the CLI may have changed or deleted it),
+    /// apply the step, queue the notices, then write the entry back or remove it.
+    func apply(ids: [String], _ makeSteps: @escaping @Sendable (Double, RetrySchedule) -> [Step]) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            applyQueue.async { [self] in
+                defer { continuation.resume() }
+                guard !state.withLockedValue({ $0.abandoned }) else { return }
+                let configuration = context.configuration
+                let now = Date().timeIntervalSince1970
+                let schedule = RetrySchedule(intervals: configuration.retryIntervals,
+                                             lifetime: configuration.limits.queueLifetime)
+                for (id, step) in zip(ids, makeSteps(now, schedule)) {
+                    guard let fresh = context.store.queueEntry(id) else { continue }
+                    let update = step(fresh)
+                    sendNotices(update, original: fresh, now: now, configuration: configuration)
+                    do {
+                        if update.isFinished {
+                            try context.store.removeQueueEntry(id)
+                            context.logger.info("queue entry done", metadata: ["queue_id": "\(id)"])
+                        } else {
+                            try context.store.updateQueueEntry(update.entry)
+                        }
+                    } catch {
+                        context.logger.error("cannot update queue entry", metadata: ["queue_id": "\(id)",
+                                                                                     "error": "\(error)"])
+                    }
+                }
+            }
+        }
+    }
+
+    func sendNotices(_ update: QueueUpdate, original: QueueEntry, now: Double, configuration: GatewayConfiguration) {
+        guard !update.failed.isEmpty || !update.relayed.isEmpty else { return }
+        guard let message = try? context.store.messageBytes(blobID: original.blobID) else { return }
+        let postmasterDomain = GatewayServer.cachedPostmasterDomain(context)
+        let builder = DSNBuilder(hostname: configuration.hostname, postmaster: "postmaster@\(postmasterDomain)")
+        for (kind, recipients) in [(DSNBuilder.Kind.failure, update.failed), (.success, update.relayed)] where !recipients.isEmpty {
+            let id = context.makeQueueID()
+            guard let notice = builder.build(kind, entry: update.entry, message: message, recipients: recipients,
+                                             now: now, messageID: id) else {
+                if kind == .failure {
+                    context.logger.notice("no bounce sent (null sender of a double bounce, or NOTIFY)",
+                                          metadata: ["queue_id": "\(original.id)"])
+                }
+                continue
+            }
+            queueNotice(notice, id: id, about: original.id, now: now)
+        }
+    }
+
+    /// Delivers a notice like any accepted message: local mailboxes (aliases followed) or the queue.
+    func queueNotice(_ notice: BounceMessage, id: String, about original: String, now: Double) {
+        guard let address = try? MailAddress.parse(notice.recipient, allowUTF8: true) else {
+            context.logger.error("notice recipient is not an address", metadata: ["rcpt": "\(notice.recipient)"])
+            return
+        }
+        var plan = MessageDelivery.Plan()
+        MessageDelivery.route(address, folder: "INBOX", parameters: [:], depth: 0, plan: &plan, store: context.store)
+        for (dropped, reply) in plan.dropped {
+            context.logger.notice("notice dropped", metadata: ["queue_id": "\(original)", "rcpt": "\(dropped)",
+                                                               "reason": "\(reply)"])
+        }
+        guard !plan.local.isEmpty || !plan.remote.isEmpty else { return }
+        let wireSender = notice.sender == Bounce.doubleBounceSender ? "" : notice.sender
+        var bytes = Array("Return-Path: <\(wireSender)>\r\n".utf8)
+        bytes.append(contentsOf: notice.content)
+        let remote = plan.remote.isEmpty ? nil
+            : QueueEntry(id: id, sender: notice.sender, recipients: plan.remote, created: now)
+        let request = DeliveryRequest(message: bytes, local: plan.local, remote: remote, internalDate: now)
+        let done = DispatchSemaphore(value: 0)
+        let logger = context.logger
+        context.store.deliver(request) { result in
+            switch result {
+            case .success:
+                logger.info("notice queued", metadata: ["queue_id": "\(id)", "about": "\(original)",
+                                                        "rcpt": "\(notice.recipient)"])
+            case .failure(let error):
+                logger.error("cannot store notice", metadata: ["about": "\(original)", "error": "\(error)"])
+            }
+            done.signal()
+        }
+        done.wait()
+        if remote != nil { wake() }
+    }
+}

@@ -1,0 +1,147 @@
+"""Outbound delivery end to end: relayed mail leaves through the queue runner to
+destination MTAs on loopback (aiosmtpd), found through dnsmasq; retries, bounces (RFC 3464
+DSNs read with Python's email package), null MX, restarts."""
+import signal
+import time
+
+from outbound_support import (outbound, parse_dsn, queue_ids, submit, wait_for)  # noqa: F401
+
+SENDER = "bob@example.test"
+
+
+def bounces(server, address=SENDER):
+    return [server.message(address, row[0]) for row in server.messages(address)]
+
+
+def test_delivers_in_clear_and_with_starttls(outbound):
+    server = outbound.server()
+    submit(server, SENDER, ["carol@plain.test"], subject="clear")
+    submit(server, SENDER, ["dave@tls.test", "erin@tls.test"], subject="secret")
+    wait_for(lambda: outbound.plain.count() == 1 and outbound.tls.count() == 1, what="both deliveries")
+    clear, secret = outbound.plain.messages[0], outbound.tls.messages[0]
+    assert clear["tls"] is False and clear["recipients"] == ["carol@plain.test"]
+    assert clear["sender"] == SENDER
+    assert secret["tls"] is True and sorted(secret["recipients"]) == ["dave@tls.test", "erin@tls.test"]
+    data = clear["data"].decode()
+    assert "Subject: clear" in data and "Return-Path" not in data.split("\r\n\r\n")[0]
+    wait_for(lambda: queue_ids(server) == [], what="an empty queue")
+    assert "delivered" in server.log()
+    assert bounces(server) == []
+
+
+def test_second_mx_and_implicit_mx(outbound):
+    server = outbound.server()
+    submit(server, SENDER, ["frank@backup.test"], subject="backup")
+    submit(server, SENDER, ["gina@implicit.test"], subject="implicit")
+    wait_for(lambda: outbound.plain.count() == 2, what="deliveries through the backup MX and the A record")
+    assert sorted(m["recipients"][0] for m in outbound.plain.messages) == ["frank@backup.test", "gina@implicit.test"]
+    wait_for(lambda: queue_ids(server) == [], what="an empty queue")
+
+
+def test_temporary_failure_is_retried_until_accepted(outbound):
+    server = outbound.server()
+    submit(server, SENDER, ["henry@flaky.test"])
+    ids = wait_for(lambda: queue_ids(server), what="a queued entry")
+    # The first attempt gets 451: deferred with the text kept for `queue show`.
+    shown = wait_for(lambda: (out := server.cli("queue", "show", ids[0], check=False).stdout) and "deferred" in out and out,
+                     timeout=20, what="a deferred recipient")
+    assert "451" in shown and "Mailbox busy" in shown
+    wait_for(lambda: outbound.flaky.count() == 1, timeout=30, what="the delivery after two refusals")
+    assert outbound.flaky.failures == 2
+    wait_for(lambda: queue_ids(server) == [], what="an empty queue")
+    assert bounces(server) == []
+
+
+def test_down_destination_is_retried_until_it_comes_back(outbound):
+    server = outbound.server()
+    submit(server, SENDER, ["ivan@down.test"])
+    ids = wait_for(lambda: queue_ids(server), what="a queued entry")
+    wait_for(lambda: "attempts=2" in server.cli("queue", "show", ids[0]).stdout, timeout=20, what="two attempts")
+    shown = server.cli("queue", "show", ids[0]).stdout
+    assert "wasn't able to establish an SMTP connection" in shown and "#4.4.1" in shown
+    down = outbound.receiver("mx-down.test")
+    wait_for(lambda: down.count() == 1, timeout=30, what="delivery once the host is up")
+    wait_for(lambda: queue_ids(server) == [], what="an empty queue")
+    assert bounces(server) == []
+
+
+def test_lifetime_expiry_bounces_with_the_4_4_1_text(outbound):
+    server = outbound.server(lifetime="4s")
+    submit(server, SENDER, ["judy@down.test"], subject="never arrives")
+    raw = wait_for(lambda: bounces(server), timeout=30, what="the bounce")[0]
+    assert "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)" in raw
+    assert "I'm not going to try again; this message has been in the queue too long." in raw
+    message, human, recipients, parts = parse_dsn(raw)
+    assert message["To"] == SENDER
+    assert "judy@down.test" in human
+    fields = recipients[0]
+    assert fields["Action"] == "failed"
+    assert fields["Status"].startswith("4.4.1")
+    assert "judy@down.test" in fields["Final-Recipient"]
+    assert "Subject: never arrives" in str(parts[2])
+    wait_for(lambda: queue_ids(server) == [], what="an empty queue")
+
+
+def test_permanent_failure_bounces_at_once_with_the_transcript(outbound):
+    server = outbound.server()
+    submit(server, SENDER, ["kim@reject.test", "lee@plain.test"], subject="half")
+    raw = wait_for(lambda: bounces(server), timeout=20, what="the bounce")[0]
+    wait_for(lambda: outbound.plain.count() == 1, what="the other recipient's delivery")
+    message, human, recipients, _ = parse_dsn(raw)
+    flat = " ".join(human.split())
+    assert ">>> RCPT To:<kim@reject.test>" in flat
+    assert "<<< 550 5.1.1 MAILBOX NOT FOUND" in flat
+    assert "mx-reject.test" in flat
+    assert "lee@plain.test" not in flat
+    assert len(recipients) == 1 and recipients[0]["Action"] == "failed"
+    assert recipients[0]["Status"].startswith("5.1.1")
+    assert "550" in recipients[0]["Diagnostic-Code"]
+    wait_for(lambda: queue_ids(server) == [], what="an empty queue")
+
+
+def test_null_mx_and_unknown_domain_bounce_at_once(outbound):
+    server = outbound.server()
+    submit(server, SENDER, ["mia@nullmx.test"], subject="null mx")
+    submit(server, SENDER, ["ned@nosuch.test"], subject="no such domain")
+    raws = wait_for(lambda: (found := bounces(server)) and len(found) == 2 and found, timeout=20, what="two bounces")
+    text = " ".join(" ".join(raws).split())
+    assert "nullmx.test" in text and "5.1.10" in text
+    assert "Sorry, I couldn't find any host named nosuch.test. (#5.1.2)" in text
+    for raw in raws:
+        parse_dsn(raw)
+    wait_for(lambda: queue_ids(server) == [], what="an empty queue")
+
+
+def test_no_bounce_loops(outbound):
+    server = outbound.server()
+    # A bounce (null sender) that fails goes to the postmaster as a double bounce...
+    submit(server, "", ["olga@reject.test"], subject="bounce that fails")
+    # ...and a failure whose sender is unreachable ends the same way: never a loop.
+    submit(server, "someone@reject.test", ["pat@reject.test"], subject="bounce to a rejecting sender")
+    wait_for(lambda: len(server.messages("postmaster@example.test")) == 2, timeout=30, what="two double bounces")
+    wait_for(lambda: queue_ids(server) == [], what="an empty queue")
+    time.sleep(3)
+    assert len(server.messages("postmaster@example.test")) == 2
+    assert queue_ids(server) == []
+    # RCPTs seen by the rejecting host: olga, pat, then the bounce to someone@ — nothing more.
+    assert sorted(outbound.reject.rcpts) == ["olga@reject.test", "pat@reject.test", "someone@reject.test"]
+    for raw in bounces(server, "postmaster@example.test"):
+        message, human, recipients, _ = parse_dsn(raw)
+        assert message["From"].startswith("MAILER-DAEMON@")
+        assert recipients[0]["Action"] == "failed"
+
+
+def test_restart_mid_queue_delivers_after_restart(outbound):
+    server = outbound.server()
+    submit(server, SENDER, ["quinn@down.test"], subject="survives restarts")
+    submit(server, SENDER, ["rose@down.test"], subject="survives kill -9")
+    wait_for(lambda: len(queue_ids(server)) == 2, what="two queued entries")
+    assert server.stop(signal.SIGTERM) == 0
+    server.start()
+    wait_for(lambda: "attempts=" in server.cli("queue", "list").stdout or True, what="restart")
+    server.stop(signal.SIGKILL)
+    assert len(queue_ids(server)) == 2
+    down = outbound.receiver("mx-down.test")
+    server.start()
+    wait_for(lambda: down.count() == 2, timeout=30, what="both deliveries after the restarts")
+    wait_for(lambda: queue_ids(server) == [], what="an empty queue")
