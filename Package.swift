@@ -4,7 +4,7 @@
 // with real clients; `make test` runs them after the Swift unit tests.
 //
 // Set MAILGATE_CORE_ONLY=1 to build only the I/O-free modules (C shims, MailCore,
-// MailStore, Policy, SMTP, POP3) and their tests: no SwiftNIO/TLS compile, ~1 min on 2 cores.
+// MailStore, Policy, SMTP, POP3, IMAP) and their tests: no SwiftNIO/TLS compile, ~1 min on 2 cores.
 // MAILGATE_CORE_ONLY=Policy (a module name) narrows that to one module, its
 // dependencies and its test target, so work on one module is not blocked by another.
 import PackageDescription
@@ -27,12 +27,14 @@ var targets: [Target] = [
     .target(name: "SMTP", dependencies: ["MailCore", "Policy"]),
     .target(name: "Delivery", dependencies: ["MailCore", "MailStore", "Policy", "CResolv"]),
     .target(name: "POP3", dependencies: ["MailCore", "Policy"]),
+    .target(name: "IMAP", dependencies: ["MailCore", "Policy"]),
     .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
     .testTarget(name: "MailStoreTests", dependencies: ["MailStore"]),
     .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
     .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
     .testTarget(name: "DeliveryTests", dependencies: ["Delivery"]),
     .testTarget(name: "POP3Tests", dependencies: ["POP3"]),
+    .testTarget(name: "IMAPTests", dependencies: ["IMAP"]),
 ]
 
 if let only = coreOnlySetting, only != "1" {

@@ -24,6 +24,17 @@ public struct Limits: Sendable, Equatable {
     public var maxConnectionsPerIP: Int = 50
     /// Bad commands tolerated per session before 421 and disconnect.
     public var maxErrors: Int = 20
+    /// IMAP: one command line (the text between literals) including CRLF. RFC 7162 §4
+    /// asks servers to accept at least 8192 octets; long UID sets need more.
+    public var maxIMAPLine: Int = 64 * 1024
+    /// IMAP: a literal in any command but APPEND (APPEND literals use maxMessageSize).
+    public var maxIMAPLiteral: Int = 64 * 1024
+    /// IMAP: bytes of one whole command (lines and literals) other than APPEND's messages.
+    public var maxIMAPCommand: Int = 256 * 1024
+    /// IMAP: parenthesis nesting in a command (SEARCH, LIST options, BODY sections).
+    public var maxIMAPNesting: Int = 32
+    /// IMAP: items in one list (FETCH attributes, SEARCH keys, flags, sequence ranges).
+    public var maxIMAPItems: Int = 10_000
     /// Default per-account quota (bytes).
     public var defaultQuota: Int64 = 25 * 1024 * 1024
     /// Instructions one Lua hook call may run before it is stopped (451 4.3.0).
