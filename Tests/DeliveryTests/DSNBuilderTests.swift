@@ -74,7 +74,7 @@ print(json.dumps(out))
                             at: now)
     }
 
-    @Test(.enabled(if: PythonEmail.available)) func failureNoticeQuotesTheDialogue() throws {
+    @Test(.enabled(if: ToolRequirement.runs(PythonEmail.available))) func failureNoticeQuotesTheDialogue() throws {
         let bounce = try #require(builder.build(.failure, entry: entry(), message: original,
                                                 recipients: [refusedRecipient()], now: now, messageID: "B1"))
         #expect(bounce.sender == "" && bounce.recipient == "alice@example.test")
@@ -108,7 +108,7 @@ print(json.dumps(out))
         #expect(!String(decoding: bounce.content, as: UTF8.self).contains("Return-Path"))
     }
 
-    @Test(.enabled(if: PythonEmail.available)) func expiryNoticeHasTheQueueTooLongText() throws {
+    @Test(.enabled(if: ToolRequirement.runs(PythonEmail.available))) func expiryNoticeHasTheQueueTooLongText() throws {
         let recipient = DSNRecipient(address: "x@example.net", action: .failed, status: "4.4.1",
                                      text: DeliveryTexts.expired(lastError: nil), lastAttempt: now)
         let bounce = try #require(builder.build(.failure, entry: entry(), message: original, recipients: [recipient],
@@ -164,7 +164,7 @@ print(json.dumps(out))
                               messageID: "B") != nil)
     }
 
-    @Test(.enabled(if: PythonEmail.available)) func successAndDelayNoticesCarryHeadersOnly() throws {
+    @Test(.enabled(if: ToolRequirement.runs(PythonEmail.available))) func successAndDelayNoticesCarryHeadersOnly() throws {
         let result = RecipientResult(address: "x@example.net", status: .delivered, enhancedStatus: "2.0.0",
                                      reply: ServerReply(code: 250, lines: ["2.0.0 Ok: queued as X"]),
                                      text: "mx.example.net. accepted message. Remote host said: 250 2.0.0 Ok: queued as X")
@@ -192,7 +192,7 @@ print(json.dumps(out))
         #expect(delayFields["Action"] == "delayed" && delayFields["Will-Retry-Until"] != nil)
     }
 
-    @Test(.enabled(if: PythonEmail.available)) func retHdrsAndBigMessagesReturnHeadersOnly() throws {
+    @Test(.enabled(if: ToolRequirement.runs(PythonEmail.available))) func retHdrsAndBigMessagesReturnHeadersOnly() throws {
         let hdrs = try #require(builder.build(.failure, entry: entry(ret: "HDRS"), message: original,
                                               recipients: [refusedRecipient()], now: now, messageID: "B8"))
         #expect(try PythonEmail.parse(hdrs.content)["parts"] as? [String]
@@ -207,7 +207,7 @@ print(json.dumps(out))
         #expect((dsn["human"] as? String)?.contains("too large to return in full") == true)
     }
 
-    @Test(.enabled(if: PythonEmail.available)) func hostileContentCannotBreakTheStructure() throws {
+    @Test(.enabled(if: ToolRequirement.runs(PythonEmail.available))) func hostileContentCannotBreakTheStructure() throws {
         // A message that contains our boundary, and remote text with CR/LF and 8-bit bytes.
         let tricky = Array("Subject: =_mailgate_B10\r\n\r\n--=_mailgate_B10--\r\ncaf\u{E9}\r\n".utf8)
         let recipient = DSNRecipient(address: "x@example.net", action: .failed, status: "5.1.1",

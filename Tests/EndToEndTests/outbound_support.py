@@ -122,6 +122,7 @@ class Handler:
             self.receiver.messages.append({
                 "sender": envelope.mail_from, "recipients": list(envelope.rcpt_tos),
                 "data": envelope.original_content or envelope.content, "tls": session.ssl is not None,
+                "connection": id(session),
             })
         return "250 2.0.0 Message accepted"
 
@@ -164,12 +165,13 @@ def make_certificate(directory, name):
     return cert, key
 
 
-def submit(server, sender, recipients, subject="outbound", body="Hello from the queue tests.\r\n", extra=""):
+def submit(server, sender, recipients, subject="outbound", body="Hello from the queue tests.\r\n", extra="",
+           rcpt_options=()):
     import smtplib
     message = (f"From: {sender or 'mailer@remote.test'}\r\nTo: {', '.join(recipients)}\r\nSubject: {subject}\r\n"
                f"Message-ID: <{time.time_ns()}@example.test>\r\n{extra}\r\n{body}")
     with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30) as client:
-        client.sendmail(sender, recipients, message.encode())
+        client.sendmail(sender, recipients, message.encode(), rcpt_options=list(rcpt_options))
     return message
 
 

@@ -145,3 +145,95 @@ def test_restart_mid_queue_delivers_after_restart(outbound):
     server.start()
     wait_for(lambda: down.count() == 2, timeout=30, what="both deliveries after the restarts")
     wait_for(lambda: queue_ids(server) == [], what="an empty queue")
+
+
+def route(domain, host, port, tls, ca_file=None):
+    text = f'[routes."{domain}"]\nhost = "{host}:{port}"\ntls = "{tls}"\n'
+    return text + (f'ca_file = "{ca_file}"\n' if ca_file else "")
+
+
+def test_required_tls_route_verifies_the_certificate(outbound):
+    port = outbound.port
+    server = outbound.server(extra=route("secure.test", "mx-tls.test", port, "required", outbound.cert)
+                             + route("strict.test", "mx-tls.test", port, "required")
+                             + route("cleartext.test", "mx-plain.test", port, "required"))
+    submit(server, SENDER, ["vera@secure.test"], subject="verified")
+    submit(server, SENDER, ["walt@strict.test"], subject="unverifiable")
+    submit(server, SENDER, ["xena@cleartext.test"], subject="no starttls")
+    wait_for(lambda: outbound.tls.count() == 1, what="delivery over verified TLS")
+    assert outbound.tls.messages[0]["tls"] is True
+    assert outbound.tls.messages[0]["recipients"] == ["vera@secure.test"]
+    wait_for(lambda: len(queue_ids(server)) == 2
+             and server.cli("queue", "list", "--status", "deferred").stdout.count("\n") == 2, what="two deferred entries")
+    listing = server.cli("queue", "list").stdout
+    strict = next(line.split("\t")[0] for line in listing.splitlines() if "strict.test" in line)
+    cleartext = next(line.split("\t")[0] for line in listing.splitlines() if "cleartext.test" in line)
+    assert "TLS not available: connect failed:" in server.cli("queue", "show", strict).stdout
+    assert "TLS not available: connect failed:" in server.log()
+    assert "STARTTLS" in server.cli("queue", "show", cleartext).stdout
+    # Never sent in clear, never to the wrong host.
+    assert outbound.tls.count() == 1 and outbound.plain.count() == 0
+
+
+def test_success_notice_when_the_next_hop_has_no_dsn(outbound):
+    server = outbound.server()
+    submit(server, SENDER, ["yan@plain.test"], subject="tell me", rcpt_options=["NOTIFY=SUCCESS,FAILURE"])
+    raw = wait_for(lambda: bounces(server), timeout=20, what="the relayed notice")[0]
+    _, human, recipients, _ = parse_dsn(raw)
+    assert recipients[0]["Action"] == "relayed"
+    assert outbound.plain.count() == 1
+
+
+def test_several_messages_share_one_connection(outbound):
+    server = outbound.server(intervals='["1h"]')
+    for n in range(5):
+        submit(server, SENDER, [f"user{n}@down.test"], subject=f"batch {n}")
+    wait_for(lambda: server.cli("queue", "list", "--status", "deferred").stdout.count("\n") == 5,
+             what="five deferred entries")
+    down = outbound.receiver("mx-down.test")
+    server.cli("queue", "retry", "--domain", "down.test")
+    wait_for(lambda: down.count() == 5, timeout=20, what="five deliveries")
+    assert len({m["connection"] for m in down.messages}) == 1
+    wait_for(lambda: queue_ids(server) == [], what="an empty queue")
+
+
+def test_queue_cli_while_the_server_runs(outbound):
+    server = outbound.server(intervals='["1h"]')
+    submit(server, SENDER, ["sam@down.test"], subject="held one")
+    submit(server, SENDER, ["tom@down.test", "uma@plain.test"], subject="mixed")
+    submit(server, SENDER, ["vic@down.test"], subject="deleted one")
+    wait_for(lambda: server.cli("queue", "list", "--status", "deferred").stdout.count("\n") == 3,
+             what="three deferred entries")
+    listing = server.cli("queue", "list").stdout
+    ids = {line.split("\t")[4].split("(")[0].split("@")[0]: line.split("\t")[0]
+           for line in listing.splitlines()}
+    assert set(ids) == {"sam", "tom", "vic"}
+    assert server.cli("queue", "list", "--domain", "plain.test").stdout.count("\n") == 1
+    assert "queue is empty" in server.cli("queue", "list", "--older-than", "1h").stdout
+    assert "queue is empty" in server.cli("queue", "list", "--status", "held").stdout
+    stats = server.cli("queue", "stats").stdout
+    assert "entries: 3" in stats
+    assert any(line.startswith("down.test\t3\t0\t3\t0\t") for line in stats.splitlines()), stats
+    shown = server.cli("queue", "show", ids["tom"]).stdout
+    assert "tom@down.test deferred attempts=1" in shown and "uma@plain.test delivered" in shown
+    assert "next=" in shown and "#4.4.1" in shown
+
+    assert "1 entry held" in server.cli("queue", "hold", ids["sam"]).stdout
+    assert "held" in server.cli("queue", "list", "--status", "held").stdout
+    assert "1 entry deleted" in server.cli("queue", "delete", ids["vic"]).stdout
+    assert server.cli("queue", "show", ids["vic"], check=False).returncode == 1
+    assert server.cli("queue", "retry", check=False).returncode != 0
+
+    down = outbound.receiver("mx-down.test")
+    assert "2 entries scheduled" in server.cli("queue", "retry", "--all").stdout
+    wait_for(lambda: down.count() == 1, timeout=15, what="the unheld entry's delivery")
+    time.sleep(2)
+    assert [m["recipients"] for m in down.messages] == [["tom@down.test"]]
+    assert queue_ids(server) == [ids["sam"]]
+
+    assert "1 entry released" in server.cli("queue", "release", "--all").stdout
+    server.cli("queue", "retry", ids["sam"])
+    wait_for(lambda: down.count() == 2, timeout=15, what="the released entry's delivery")
+    wait_for(lambda: queue_ids(server) == [], what="an empty queue")
+    assert "entries: 0" in server.cli("queue", "stats").stdout
+    assert sorted(r for m in down.messages for r in m["recipients"]) == ["sam@down.test", "tom@down.test"]
