@@ -17,6 +17,7 @@ import MailStore
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Policy
 
 final class QueueRunner: Sendable {
     let context: ServerContext
@@ -213,7 +214,11 @@ final class QueueRunner: Sendable {
                                     metadata: ["queue_id": "\(item.entry.id)", "domain": "\(domain)",
                                                "rcpt": "\(item.recipients.joined(separator: ","))", "reason": "\(error.text)"])
             }
-            await apply(ids: loaded.map(\.entry.id)) { now, schedule in
+            var details: Details = [:]
+            for item in loaded {
+                for address in item.recipients { details[item.entry.id, default: [:]][address] = (error.enhancedStatus, nil) }
+            }
+            await apply(ids: loaded.map(\.entry.id), details: details) { now, schedule in
                 loaded.map { item in
                     { (fresh: QueueEntry) in
                         QueueUpdater.apply(failureText: error.text, status: error.enhancedStatus,
@@ -263,7 +268,13 @@ final class QueueRunner: Sendable {
             }
         }
         let byID = Dictionary(results.map { ($0.messageID, $0) }, uniquingKeysWith: { first, _ in first })
-        await apply(ids: loaded.map(\.entry.id)) { now, schedule in
+        var details: Details = [:]
+        for result in results {
+            for (index, recipient) in result.recipients.enumerated() {
+                details[result.messageID, default: [:]][recipient.address] = (recipient.enhancedStatus, result.peers[index])
+            }
+        }
+        await apply(ids: loaded.map(\.entry.id), details: details) { now, schedule in
             loaded.map { item in
                 { (fresh: QueueEntry) in
                     guard let result = byID[item.entry.id] else {
@@ -302,7 +313,11 @@ final class QueueRunner: Sendable {
 
     /// On the apply queue: per entry, re-read it (the CLI may have changed or deleted it),
     /// apply the step, queue the notices, then write the entry back or remove it.
-    func apply(ids: [String], _ makeSteps: @escaping @Sendable (Double, RetrySchedule) -> [Step]) async {
+    /// Per queue id, per recipient: the status and the host that answered, for the policy events.
+    typealias Details = [String: [String: (status: String, host: String?)]]
+
+    func apply(ids: [String], details: Details = [:],
+               _ makeSteps: @escaping @Sendable (Double, RetrySchedule) -> [Step]) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             applyQueue.async { [self] in
                 defer { continuation.resume() }
@@ -314,6 +329,7 @@ final class QueueRunner: Sendable {
                 for (id, step) in zip(ids, makeSteps(now, schedule)) {
                     guard let fresh = context.store.queueEntry(id) else { continue }
                     let update = step(fresh)
+                    reportEvents(before: fresh, after: update.entry, details: details[id] ?? [:])
                     sendNotices(update, original: fresh, now: now, configuration: configuration)
                     do {
                         if update.isFinished {
@@ -331,6 +347,30 @@ final class QueueRunner: Sendable {
         }
     }
 
+    static func address(_ text: String) -> MailAddress? {
+        text.isEmpty || text == Bounce.doubleBounceSender ? nil : try? MailAddress.parse(text, allowUTF8: true)
+    }
+
+    /// The `delivered` and `deferred` policy events for recipients this attempt changed.
+    func reportEvents(before: QueueEntry, after: QueueEntry, details: [String: (status: String, host: String?)]) {
+        guard context.policy.handles(.delivered) || context.policy.handles(.deferred) else { return }
+        let sender = Self.address(before.sender)
+        for recipient in after.recipients {
+            guard let old = before.recipients.first(where: { $0.address == recipient.address }),
+                  recipient.attempts > old.attempts, let address = Self.address(recipient.address) else { continue }
+            let detail = details[recipient.address]
+            let event = QueueEventInfo(queueID: after.id, sender: sender, recipient: address, host: detail?.host,
+                                       status: detail?.status ?? (recipient.state == .delivered ? "2.0.0" : "4.0.0"),
+                                       text: recipient.lastError ?? "", attempts: recipient.attempts,
+                                       nextAttempt: recipient.state == .deferred ? recipient.nextAttempt : nil)
+            switch recipient.state {
+            case .delivered: _ = context.policy.run(.delivered(event))
+            case .deferred: _ = context.policy.run(.deferred(event))
+            default: break
+            }
+        }
+    }
+
     func sendNotices(_ update: QueueUpdate, original: QueueEntry, now: Double, configuration: GatewayConfiguration) {
         guard !update.failed.isEmpty || !update.relayed.isEmpty else { return }
         guard let message = try? context.store.messageBytes(blobID: original.blobID) else { return }
@@ -338,13 +378,40 @@ final class QueueRunner: Sendable {
         let builder = DSNBuilder(hostname: configuration.hostname, postmaster: "postmaster@\(postmasterDomain)")
         for (kind, recipients) in [(DSNBuilder.Kind.failure, update.failed), (.success, update.relayed)] where !recipients.isEmpty {
             let id = context.makeQueueID()
-            guard let notice = builder.build(kind, entry: update.entry, message: message, recipients: recipients,
+            guard var notice = builder.build(kind, entry: update.entry, message: message, recipients: recipients,
                                              now: now, messageID: id) else {
                 if kind == .failure {
                     context.logger.notice("no bounce sent (null sender of a double bounce, or NOTIFY)",
                                           metadata: ["queue_id": "\(original.id)"])
                 }
                 continue
+            }
+            if context.policy.handles(.bounce), let to = Self.address(notice.recipient) {
+                let info = NoticeInfo(
+                    queueID: original.id, kind: kind == .failure ? "failure" : "success",
+                    sender: Self.address(original.sender), to: to,
+                    doubleBounce: notice.sender == Bounce.doubleBounceSender,
+                    recipients: recipients.compactMap { recipient in
+                        Self.address(recipient.address).map {
+                            QueueEventInfo(queueID: original.id, sender: Self.address(original.sender), recipient: $0,
+                                           host: recipient.remoteMTA, status: recipient.status, text: recipient.text,
+                                           attempts: update.entry.recipients.first { $0.address == recipient.address }?.attempts ?? 0)
+                        }
+                    })
+                // Only an explicit discard suppresses a notice: a failing policy must not lose bounces.
+                switch context.policy.run(.bounce(info)).delivery {
+                case .discard:
+                    context.logger.notice("notice suppressed by the bounce policy",
+                                          metadata: ["queue_id": "\(original.id)", "rcpt": "\(notice.recipient)"])
+                    continue
+                case .redirect(let target):
+                    context.logger.info("notice redirected by the bounce policy",
+                                        metadata: ["queue_id": "\(original.id)", "from": "\(notice.recipient)",
+                                                   "to": "\(target.address)"])
+                    notice.recipient = target.address
+                default:
+                    break
+                }
             }
             queueNotice(notice, id: id, about: original.id, now: now)
         }

@@ -6,6 +6,8 @@ public enum Hook: String, CaseIterable, Sendable {
     case connect, helo, auth
     case mailFrom = "mail_from"
     case rcpt, data, deliver, disconnect
+    /// The queue runner: a delivery notice is about to be sent; a delivery succeeded; an attempt was deferred.
+    case bounce, delivered, deferred
 }
 
 /// What a policy decided. `.next` means "no opinion": the chain goes on.
@@ -71,6 +73,12 @@ public enum HookCall: Sendable, Equatable {
     /// Per recipient at delivery; `local` is true when the recipient's domain is ours.
     case deliver(TransactionInfo, recipient: MailAddress, local: Bool)
     case disconnect(SessionInfo)
+    /// A notice (bounce, double bounce, relayed notice) is about to be queued: `mailgate.discard`
+    /// suppresses it, `mailgate.redirect(address)` sends it elsewhere; anything else sends it.
+    case bounce(NoticeInfo)
+    /// Events after a delivery attempt (the verdict is ignored).
+    case delivered(QueueEventInfo)
+    case deferred(QueueEventInfo)
 
     public var hook: Hook {
         switch self {
@@ -82,7 +90,56 @@ public enum HookCall: Sendable, Equatable {
         case .data: .data
         case .deliver: .deliver
         case .disconnect: .disconnect
+        case .bounce: .bounce
+        case .delivered: .delivered
+        case .deferred: .deferred
         }
+    }
+}
+
+/// One recipient's outcome in the queue, as the queue hooks see it (`event.*`).
+public struct QueueEventInfo: Sendable, Equatable {
+    public var queueID: String
+    /// The envelope sender; nil for the null sender.
+    public var sender: MailAddress?
+    public var recipient: MailAddress
+    /// The host that answered, when one did.
+    public var host: String?
+    /// RFC 3463 status ("2.0.0", "4.4.1", "5.1.1").
+    public var status: String
+    /// The text kept for `queue show` and bounces (the remote dialogue).
+    public var text: String
+    /// Attempts so far, this one included.
+    public var attempts: Int
+    /// When the next attempt is due (deferred only), seconds since the epoch.
+    public var nextAttempt: Double?
+
+    public init(queueID: String, sender: MailAddress?, recipient: MailAddress, host: String?, status: String,
+                text: String, attempts: Int, nextAttempt: Double? = nil) {
+        self.queueID = queueID; self.sender = sender; self.recipient = recipient; self.host = host
+        self.status = status; self.text = text; self.attempts = attempts; self.nextAttempt = nextAttempt
+    }
+}
+
+/// A delivery notice about to be sent, as the `bounce` hook sees it (`notice.*`).
+public struct NoticeInfo: Sendable, Equatable {
+    /// The queue entry the notice is about.
+    public var queueID: String
+    /// "failure" (a bounce or double bounce) or "success" (a relayed notice).
+    public var kind: String
+    /// The original message's envelope sender; nil for the null sender.
+    public var sender: MailAddress?
+    /// Who gets the notice (the sender, or the postmaster for a double bounce).
+    public var to: MailAddress
+    /// True for a double bounce (a failed bounce sent to the postmaster).
+    public var doubleBounce: Bool
+    /// The recipients it reports.
+    public var recipients: [QueueEventInfo]
+
+    public init(queueID: String, kind: String, sender: MailAddress?, to: MailAddress, doubleBounce: Bool,
+                recipients: [QueueEventInfo]) {
+        self.queueID = queueID; self.kind = kind; self.sender = sender; self.to = to
+        self.doubleBounce = doubleBounce; self.recipients = recipients
     }
 }
 

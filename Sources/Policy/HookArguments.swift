@@ -43,7 +43,39 @@ extension LuaVM {
             stack.newTable(fieldCount: 1)
             stack.push(isLocal); stack.setField(-2, "local")
             return 3
+        case .bounce(let notice):
+            stack.newTable(fieldCount: 6)
+            stack.push(notice.queueID); stack.setField(-2, "queue_id")
+            stack.push(notice.kind); stack.setField(-2, "kind")
+            if let sender = notice.sender { pushAddress(sender); stack.setField(-2, "sender") }
+            pushAddress(notice.to); stack.setField(-2, "to")
+            stack.push(notice.doubleBounce); stack.setField(-2, "double_bounce")
+            stack.newTable(arrayCount: notice.recipients.count)
+            for (offset, event) in notice.recipients.enumerated() {
+                pushQueueEvent(event)
+                stack.setIndex(-2, offset + 1)
+            }
+            stack.setField(-2, "recipients")
+            return 1
+        case .delivered(let event), .deferred(let event):
+            pushQueueEvent(event)
+            pushAddress(event.recipient)
+            return 2
         }
+    }
+
+    /// `{queue_id, sender, recipient, host, status, text, attempts, next_attempt}`.
+    func pushQueueEvent(_ event: QueueEventInfo) {
+        let stack = self.stack
+        stack.newTable(fieldCount: 8)
+        stack.push(event.queueID); stack.setField(-2, "queue_id")
+        if let sender = event.sender { pushAddress(sender); stack.setField(-2, "sender") }
+        pushAddress(event.recipient); stack.setField(-2, "recipient")
+        if let host = event.host { stack.push(host); stack.setField(-2, "host") }
+        stack.push(event.status); stack.setField(-2, "status")
+        stack.push(event.text); stack.setField(-2, "text")
+        stack.push(event.attempts); stack.setField(-2, "attempts")
+        if let next = event.nextAttempt { stack.push(next); stack.setField(-2, "next_attempt") }
     }
 
     func pushSession(_ session: SessionInfo) {

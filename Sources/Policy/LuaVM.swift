@@ -207,6 +207,9 @@ extension Hook {
         case .data: 5
         case .deliver: 6
         case .disconnect: 7
+        case .bounce: 8
+        case .delivered: 9
+        case .deferred: 10
         }
     }
 }

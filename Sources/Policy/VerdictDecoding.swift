@@ -29,9 +29,10 @@ extension LuaVM {
             if let enhanced, enhanced.first?.wholeNumberValue != code / 100 { return nil }
             return Reply(code, enhanced, text)
         }
-        func deliveryOnly(_ action: DeliveryAction, _ name: String) -> PolicyOutcome {
-            guard hook == .deliver else {
-                return .failure("\(file): mailgate.\(name) is only valid in the deliver hook, not in \"\(hook.rawValue)\"")
+        func deliveryOnly(_ action: DeliveryAction, _ name: String, alsoIn other: Hook? = nil) -> PolicyOutcome {
+            guard hook == .deliver || hook == other else {
+                let hooks = other.map { "the deliver and \($0.rawValue) hooks" } ?? "the deliver hook"
+                return .failure("\(file): mailgate.\(name) is only valid in \(hooks), not in \"\(hook.rawValue)\"")
             }
             return .final(.accept, action)
         }
@@ -53,9 +54,9 @@ extension LuaVM {
             guard let text, let address = try? MailAddress.parse(text) else {
                 return .failure("\(file): mailgate.redirect got an invalid address")
             }
-            return deliveryOnly(.redirect(address), "redirect")
+            return deliveryOnly(.redirect(address), "redirect", alsoIn: .bounce)
         case "discard":
-            return deliveryOnly(.discard, "discard")
+            return deliveryOnly(.discard, "discard", alsoIn: .bounce)
         case "folder":
             guard let text, !text.isEmpty else { return .failure("\(file): mailgate.folder got an empty name") }
             return deliveryOnly(.folder(text), "folder")

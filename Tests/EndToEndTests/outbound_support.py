@@ -22,6 +22,7 @@ HOSTS = {
     "mx-flaky.test": "127.0.0.4",
     "mx-reject.test": "127.0.0.5",
     "mx-down.test": "127.0.0.6",
+    "mx-badtls.test": "127.0.0.7",
 }
 
 DNS_RECORDS = [
@@ -30,6 +31,7 @@ DNS_RECORDS = [
     "--mx-host=flaky.test,mx-flaky.test,10",
     "--mx-host=reject.test,mx-reject.test,10",
     "--mx-host=down.test,mx-down.test,10",
+    "--mx-host=badtls.test,mx-badtls.test,10",
     # The first MX is down: the second one gets the mail.
     "--mx-host=backup.test,mx-down.test,10", "--mx-host=backup.test,mx-plain.test,20",
     "--dns-rr=nullmx.test,15,000000",
@@ -127,13 +129,35 @@ class Handler:
         return "250 2.0.0 Message accepted"
 
 
+def broken_tls_controller():
+    """A Controller whose sessions offer STARTTLS, answer 220 and then send garbage
+    instead of a TLS handshake."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP
+
+    class BrokenTLS(SMTP):
+        async def smtp_STARTTLS(self, arg):
+            await self.push("220 2.0.0 Ready to start TLS")
+            self.transport.write(b"this is not a TLS server hello\r\n" * 8)
+            self.transport.close()
+
+    class BrokenTLSController(Controller):
+        def factory(self):
+            return BrokenTLS(self.handler, **self.SMTP_kwargs)
+
+    return BrokenTLSController
+
+
 class Receiver:
     """An aiosmtpd destination MTA. mode: accept, reject (550 at RCPT), flaky (451 for the
-    first `fail_times` RCPTs, then 250). `tls` = (certfile, keyfile) offers STARTTLS."""
+    first `fail_times` RCPTs, then 250), broken-tls (STARTTLS offered, handshake fails).
+    `tls` = (certfile, keyfile) offers STARTTLS."""
 
     def __init__(self, address, port, mode="accept", tls=None, fail_times=0):
         from aiosmtpd.controller import Controller
         import ssl
+        if mode == "broken-tls":
+            Controller = broken_tls_controller()
         self.address, self.port, self.mode, self.fail_times = address, port, mode, fail_times
         self.failures = 0
         self.messages = []

@@ -29,6 +29,16 @@ def test_delivers_in_clear_and_with_starttls(outbound):
     assert bounces(server) == []
 
 
+def test_failed_tls_handshake_is_retried_in_clear(outbound):
+    broken = outbound.receiver("mx-badtls.test", mode="broken-tls", tls=(str(outbound.cert), str(outbound.key)))
+    server = outbound.server()
+    submit(server, SENDER, ["zoe@badtls.test"], subject="opportunistic")
+    wait_for(lambda: broken.count() == 1, what="the delivery in clear")
+    assert broken.messages[0]["tls"] is False
+    wait_for(lambda: queue_ids(server) == [], what="an empty queue")
+    assert "TLS not available: connect failed:" in server.log()
+
+
 def test_second_mx_and_implicit_mx(outbound):
     server = outbound.server()
     submit(server, SENDER, ["frank@backup.test"], subject="backup")
@@ -237,3 +247,47 @@ def test_queue_cli_while_the_server_runs(outbound):
     wait_for(lambda: queue_ids(server) == [], what="an empty queue")
     assert "entries: 0" in server.cli("queue", "stats").stdout
     assert sorted(r for m in down.messages for r in m["recipients"]) == ["sam@down.test", "tom@down.test"]
+
+
+QUEUE_POLICY = """
+local q = {}
+function q.delivered(event, rcpt)
+  mailgate.log.info("EVENT delivered " .. rcpt.address .. " " .. event.status .. " " .. tostring(event.host))
+  return mailgate.next
+end
+function q.deferred(event, rcpt)
+  mailgate.log.info("EVENT deferred " .. rcpt.address .. " " .. event.status .. " attempts=" .. event.attempts)
+  return mailgate.next
+end
+function q.bounce(notice)
+  local failed = notice.recipients[1].recipient
+  if failed.local_part == "quiet" then return mailgate.discard() end
+  if failed.local_part == "elsewhere" then return mailgate.redirect("alice@example.test") end
+  return mailgate.next
+end
+return q
+"""
+
+
+def test_queue_policy_hooks(outbound, tmp_path):
+    import shutil
+    from conftest import ROOT
+    policies = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", policies)
+    (policies / "queuelog.lua").write_text(QUEUE_POLICY)
+    server = outbound.server(extra=f'[policy]\ndirectory = "{policies}"\nchain = ["relay", "queuelog"]\n')
+    submit(server, SENDER, ["abe@plain.test"], subject="logged")
+    submit(server, SENDER, ["ben@flaky.test"], subject="deferred twice")
+    submit(server, SENDER, ["quiet@reject.test"], subject="no bounce")
+    submit(server, SENDER, ["elsewhere@reject.test"], subject="bounce elsewhere")
+    wait_for(lambda: queue_ids(server) == [], timeout=30, what="an empty queue")
+    wait_for(lambda: len(server.messages("alice@example.test")) == 1, what="the redirected bounce")
+    log = server.log()
+    assert "EVENT delivered abe@plain.test 2.0.0 mx-plain.test" in log
+    assert "EVENT deferred ben@flaky.test 4.3.0 attempts=1" in log
+    assert "EVENT deferred ben@flaky.test 4.3.0 attempts=2" in log
+    assert "EVENT delivered ben@flaky.test" in log
+    assert "notice suppressed by the bounce policy" in log
+    assert bounces(server) == []
+    _, human, _, _ = parse_dsn(bounces(server, "alice@example.test")[0])
+    assert "elsewhere@reject.test" in human

@@ -52,6 +52,41 @@ import Policy
         #expect(configuration.policyConfiguration.globals["max_recipients"] == .integer(5))
     }
 
+    @Test func readsTheQueueRunnerKeys() throws {
+        let text = """
+        [delivery]
+        mx_port = 2525
+        scan_interval = "2s"
+        max_connections = 8
+        max_connections_per_destination = 2
+        messages_per_connection = 20
+        connect_timeout = "3s"
+        reply_timeout = "1m"
+        [routes."secure.example"]
+        host = "smtp.example:465"
+        tls = "required"
+        ca_file = "ca.pem"
+        username = "relay"
+        password = "pw"
+        """
+        let configuration = try GatewayConfiguration.parse(text, baseDirectory: "/etc/mailgate")
+        var expected = DeliverySettings()
+        expected.mxPort = 2525
+        expected.scanInterval = .seconds(2)
+        expected.maxConnections = 8
+        expected.maxConnectionsPerDestination = 2
+        expected.messagesPerConnection = 20
+        expected.connectTimeout = .seconds(3)
+        expected.replyTimeout = .seconds(60)
+        #expect(configuration.delivery == expected)
+        #expect(configuration.routes["secure.example"] == RouteConfiguration(
+            host: "smtp.example", port: 465, tls: .required, username: "relay", password: "pw",
+            caFile: "/etc/mailgate/ca.pem"))
+        #expect(GatewayConfiguration.defaults().delivery == DeliverySettings())
+        #expect(throws: ConfigurationError.self) { try GatewayConfiguration.parse("[delivery]\nmx_port = 70000", baseDirectory: "/") }
+        #expect(throws: ConfigurationError.self) { try GatewayConfiguration.parse("[delivery]\nmax_connections = 0", baseDirectory: "/") }
+    }
+
     @Test func refusesBadValuesWithKeyAndReason() {
         func error(_ text: String) -> String {
             do { _ = try GatewayConfiguration.parse(text, baseDirectory: "/"); return "" }

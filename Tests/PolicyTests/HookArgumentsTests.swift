@@ -89,3 +89,23 @@ private func describe(_ hook: String, _ signature: String, _ body: String, call:
     #expect(engine.run(.rcpt(transaction(), recipient: address("a@example.test"))) == .policyFailure)
     #expect(host.errors().first?.contains("only available in the data hook") == true)
 }
+
+@Test func queueHookArguments() throws {
+    let event = QueueEventInfo(queueID: "Q9", sender: address("alice@example.test"), recipient: address("x@remote.example"),
+                               host: "mx.remote.example", status: "4.3.0", text: "busy", attempts: 2,
+                               nextAttempt: 1_800_000_060)
+    #expect(try describe("deferred", "e, rcpt", """
+      table.concat({ e.queue_id, e.sender.address, e.recipient.domain, e.host, e.status, e.text, e.attempts,
+        string.format('%d', e.next_attempt), rcpt.address }, "|")
+    """, call: .deferred(event)) == "Q9|alice@example.test|remote.example|mx.remote.example|4.3.0|busy|2|1800000060|x@remote.example")
+    var delivered = event
+    delivered.status = "2.0.0"; delivered.nextAttempt = nil
+    #expect(try describe("delivered", "e, rcpt", "e.status .. '|' .. tostring(e.next_attempt)", call: .delivered(delivered))
+            == "2.0.0|nil")
+    let notice = NoticeInfo(queueID: "Q9", kind: "failure", sender: nil, to: address("postmaster@example.test"),
+                            doubleBounce: true, recipients: [event])
+    #expect(try describe("bounce", "n", """
+      table.concat({ n.queue_id, n.kind, tostring(n.sender), n.to.address, tostring(n.double_bounce), #n.recipients,
+        n.recipients[1].recipient.address }, "|")
+    """, call: .bounce(notice)) == "Q9|failure|nil|postmaster@example.test|true|1|x@remote.example")
+}

@@ -35,6 +35,21 @@ func badReturnValuesFailSafe(expression: String) throws {
     #expect(host.errors().count == 1)
 }
 
+@Test func bounceMayRedirectOrDiscardButNotPickAFolder() throws {
+    func bounce(_ expression: String) throws -> HookResult {
+        let dir = PolicyDirectory()
+        let engine = try dir.engine("return { bounce = function(n) return \(expression) end }", host: TestPolicyHost())
+        let notice = NoticeInfo(queueID: "Q1", kind: "failure", sender: address("a@example.test"),
+                                to: address("a@example.test"), doubleBounce: false, recipients: [])
+        return engine.run(.bounce(notice))
+    }
+    #expect(try bounce("mailgate.discard()") == HookResult(verdict: .accept, delivery: .discard))
+    #expect(try bounce("mailgate.redirect('ops@example.test')")
+            == HookResult(verdict: .accept, delivery: .redirect(address("ops@example.test"))))
+    #expect(try bounce("mailgate.folder('Spam')") == .policyFailure)
+    #expect(try bounce("mailgate.next") == HookResult(verdict: .next))
+}
+
 @Test func deliverActions() throws {
     #expect(try result("mailgate.redirect('other@example.test')", hook: "deliver").0
         == HookResult(verdict: .accept, delivery: .redirect(address("other@example.test"))))
