@@ -21,6 +21,8 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     let clientIP: String
     var output: ByteBuffer?
     var idleTimer: Scheduled<Void>?
+    var lastActivity = NIODeadline.now()
+    var idleTimeout = TimeAmount.seconds(300)
     var sessionDeadline: Scheduled<Void>?
     var closing = false
     var closeScheduled = false
@@ -161,13 +163,29 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         return promise.futureResult
     }
 
+    /// Notes activity; the one idle timer checks it when it fires. (Cancelling and
+    /// scheduling a timer for every command showed up at ~5 % in profiles.)
     func armIdleTimer(context: ChannelHandlerContext) {
-        idleTimer?.cancel()
         let limits = session.configuration.limits
         let timeout = session.isReceivingMessage ? limits.dataTimeout : limits.commandTimeout
+        idleTimeout = .milliseconds(Int64(timeout.seconds * 1000))
+        lastActivity = .now()
+        if idleTimer == nil { scheduleIdleCheck(in: idleTimeout, context: context) }
+    }
+
+    func scheduleIdleCheck(in delay: TimeAmount, context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        idleTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout.seconds * 1000))) { [self] in
-            perform(session.timedOut(), context: loopBound.value)
+        idleTimer = context.eventLoop.scheduleTask(in: delay) { [self] in
+            idleTimer = nil
+            guard !closeScheduled, !session.isClosed else { return }
+            let idle = NIODeadline.now() - lastActivity
+            if session.isWaiting || idle < idleTimeout {
+                // Waiting on a hook or the store is not the client's idleness.
+                let remaining = session.isWaiting ? idleTimeout : idleTimeout - idle
+                scheduleIdleCheck(in: remaining, context: loopBound.value)
+            } else {
+                perform(session.timedOut(), context: loopBound.value)
+            }
         }
     }
 

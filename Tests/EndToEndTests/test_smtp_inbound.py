@@ -3,6 +3,7 @@ limits and every refusal a sending client sees."""
 import smtplib
 import socket
 import ssl
+import time
 
 import pytest
 
@@ -300,3 +301,24 @@ def test_eight_bit_and_bdat(server):
         assert client.getreply()[0] == 250
     raw_message = server.message("bob@example.test", server.messages("bob@example.test")[0][0])
     assert raw_message.endswith("Ärger über Öl\r\n")
+
+
+def test_idle_client_is_dropped_with_421_but_an_active_one_is_not(make_server):
+    server = make_server('[limits]\ncommand_timeout = "2s"')
+    idle = socket.create_connection(("127.0.0.1", server.smtp_port), timeout=10)
+    idle_reader = idle.makefile("rb")
+    assert idle_reader.readline().startswith(b"220 ")
+    busy = socket.create_connection(("127.0.0.1", server.smtp_port), timeout=10)
+    busy_reader = busy.makefile("rb")
+    assert busy_reader.readline().startswith(b"220 ")
+    started = time.time()
+    # The busy client keeps talking past the timeout; each command restarts its clock.
+    for _ in range(6):
+        time.sleep(0.5)
+        busy.sendall(b"NOOP\r\n")
+        assert busy_reader.readline().startswith(b"250 ")
+    assert idle_reader.readline() == b"421 4.4.2 mx.example.test Error: timeout exceeded\r\n"
+    assert 1.5 < time.time() - started < 4
+    assert idle_reader.readline() == b""  # and the connection is closed
+    busy.sendall(b"QUIT\r\n")
+    assert busy_reader.readline().startswith(b"221 ")
