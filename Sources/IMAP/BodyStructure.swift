@@ -18,7 +18,7 @@ public struct BodyDisposition: Sendable, Equatable, Hashable {
 /// Extension data shared by both kinds of parts.
 public struct BodyExtension: Sendable, Equatable, Hashable {
     public var disposition: BodyDisposition?
-    /// nil: NIL; one tag is sent as a string, several as a list.
+    /// nil: NIL; otherwise sent as a list.
     public var language: [String]?
     public var location: String?
     public init(disposition: BodyDisposition? = nil, language: [String]? = nil, location: String? = nil) {

@@ -302,8 +302,8 @@ public struct IMAPEncoder: Sendable {
         out.append(32)
         switch ext.language {
         case nil: out.append(contentsOf: "NIL".utf8)
-        case let tags? where tags.count == 1: string(Array(tags[0].utf8), &out)
         case let tags?:
+            // Always a list, as Dovecot sends it (a single string is valid too).
             out.append(UInt8(ascii: "("))
             for (i, tag) in tags.enumerated() { if i > 0 { out.append(32) }; string(Array(tag.utf8), &out) }
             out.append(UInt8(ascii: ")"))

@@ -135,7 +135,7 @@ import Testing
         let multi = BodyStructure.multipart(MultipartBody(parts: [text, attachment], subtype: "mixed",
                                                           parameters: [BodyParameter("boundary", "b1")],
                                                           extension_: BodyExtension(language: ["de"])))
-        #expect(wire(.data(.fetch(2, [.bodyStructure(multi)]))) == "* 2 FETCH (BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92 NIL NIL NIL NIL)(\"application\" \"pdf\" (\"name\" \"a b.pdf\") \"<id1>\" \"Report\" \"base64\" 100 NIL (\"attachment\" (\"filename\" \"a b.pdf\")) (\"en\" \"fr\") \"http://x/\") \"mixed\" (\"boundary\" \"b1\") NIL \"de\" NIL))\r\n")
+        #expect(wire(.data(.fetch(2, [.bodyStructure(multi)]))) == "* 2 FETCH (BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92 NIL NIL NIL NIL)(\"application\" \"pdf\" (\"name\" \"a b.pdf\") \"<id1>\" \"Report\" \"base64\" 100 NIL (\"attachment\" (\"filename\" \"a b.pdf\")) (\"en\" \"fr\") \"http://x/\") \"mixed\" (\"boundary\" \"b1\") NIL (\"de\") NIL))\r\n")
         #expect(wire(.data(.fetch(2, [.body(multi)]))) == "* 2 FETCH (BODY ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92)(\"application\" \"pdf\" (\"name\" \"a b.pdf\") \"<id1>\" \"Report\" \"base64\" 100) \"mixed\"))\r\n")
         let inner = Envelope(subject: "inner")
         let message = BodyStructure.single(SinglePartBody(type: "message", subtype: "rfc822", size: 500,
