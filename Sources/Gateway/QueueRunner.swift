@@ -90,6 +90,11 @@ final class QueueRunner: Sendable {
         applyQueue.sync {}
     }
 
+    /// Message bytes one connection holds at most (a single larger message still goes alone).
+    static let batchBytes = 32 * 1024 * 1024
+    /// Back-to-back scans (a busy inbound side wakes the runner per message) are spaced by this.
+    static let minimumScanGap = 0.05
+
     static func domain(of address: String) -> String {
         guard let at = address.lastIndex(of: "@") else { return "" }
         return address[address.index(after: at)...].lowercased()
@@ -137,8 +142,15 @@ final class QueueRunner: Sendable {
                 let perConnection = min(settings.messagesPerConnection, (items.count + connections - 1) / connections)
                 var rest = items[...]
                 for _ in 0..<connections where !rest.isEmpty {
-                    let batch = Array(rest.prefix(perConnection))
-                    rest = rest.dropFirst(batch.count)
+                    // At most `perConnection` messages and about `batchBytes` of content held at once.
+                    var batch: [Item] = []
+                    var bytes = 0
+                    while let next = rest.first, batch.count < perConnection,
+                          batch.isEmpty || bytes + next.entry.size <= Self.batchBytes {
+                        batch.append(next)
+                        bytes += next.entry.size
+                        rest = rest.dropFirst()
+                    }
                     for item in batch { state.inFlight.insert(item.entry.id + "\u{0}" + domain) }
                     state.perDomain[domain, default: 0] += 1
                     state.active += 1
@@ -160,7 +172,7 @@ final class QueueRunner: Sendable {
             return false
         }
         if again {
-            scanQueue.async { self.scan() }
+            scanQueue.asyncAfter(deadline: .now() + Self.minimumScanGap) { self.scan() }
         } else {
             schedule(at: nextWake)
         }

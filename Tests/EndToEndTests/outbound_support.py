@@ -23,6 +23,7 @@ HOSTS = {
     "mx-reject.test": "127.0.0.5",
     "mx-down.test": "127.0.0.6",
     "mx-badtls.test": "127.0.0.7",
+    "mx-auth.test": "127.0.0.8",
 }
 
 DNS_RECORDS = [
@@ -120,11 +121,16 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        import asyncio
+        if self.receiver.data_delay:
+            with self.receiver.lock:
+                self.receiver.started += 1
+            await asyncio.sleep(self.receiver.data_delay)
         with self.receiver.lock:
             self.receiver.messages.append({
                 "sender": envelope.mail_from, "recipients": list(envelope.rcpt_tos),
                 "data": envelope.original_content or envelope.content, "tls": session.ssl is not None,
-                "connection": id(session),
+                "connection": id(session), "authenticated": bool(getattr(session, "authenticated", False)),
             })
         return "250 2.0.0 Message accepted"
 
@@ -153,13 +159,15 @@ class Receiver:
     first `fail_times` RCPTs, then 250), broken-tls (STARTTLS offered, handshake fails).
     `tls` = (certfile, keyfile) offers STARTTLS."""
 
-    def __init__(self, address, port, mode="accept", tls=None, fail_times=0):
+    def __init__(self, address, port, mode="accept", tls=None, fail_times=0, data_delay=0, auth=None):
         from aiosmtpd.controller import Controller
         import ssl
         if mode == "broken-tls":
             Controller = broken_tls_controller()
         self.address, self.port, self.mode, self.fail_times = address, port, mode, fail_times
         self.failures = 0
+        self.data_delay = data_delay
+        self.started = 0
         self.messages = []
         self.rcpts = []
         self.lock = threading.Lock()
@@ -168,6 +176,18 @@ class Receiver:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(*tls)
             kwargs = {"tls_context": context, "require_starttls": False}
+        if auth:
+            from aiosmtpd.smtp import AuthResult
+
+            def authenticator(server, session, envelope, mechanism, data):
+                ok = (mechanism in ("PLAIN", "LOGIN") and data.login.decode() == auth[0]
+                      and data.password.decode() == auth[1])
+                with self.lock:
+                    self.logins.append((mechanism, data.login.decode(), ok))
+                return AuthResult(success=ok, handled=False)
+
+            kwargs.update(authenticator=authenticator, auth_require_tls=True)
+        self.logins = []
         self.controller = Controller(Handler(self), hostname=address, port=port, decode_data=False,
                                      server_hostname=f"{mode}.receiver.test", **kwargs)
         self.controller.start()

@@ -291,3 +291,51 @@ def test_queue_policy_hooks(outbound, tmp_path):
     assert bounces(server) == []
     _, human, _, _ = parse_dsn(bounces(server, "alice@example.test")[0])
     assert "elsewhere@reject.test" in human
+
+
+def test_sigterm_lets_a_delivery_in_flight_finish(outbound):
+    slow = outbound.receiver("mx-down.test", data_delay=2)
+    server = outbound.server()
+    submit(server, SENDER, ["slow@down.test"], subject="in flight")
+    wait_for(lambda: slow.started == 1, what="the slow delivery to start")
+    assert server.stop(signal.SIGTERM) == 0
+    assert slow.count() == 1
+    # The result was recorded before the server exited: nothing left to send again.
+    assert queue_ids(server) == []
+
+
+def test_kill_9_during_a_delivery_sends_it_again_after_restart(outbound):
+    slow = outbound.receiver("mx-down.test", data_delay=2)
+    server = outbound.server()
+    submit(server, SENDER, ["again@down.test"], subject="killed in flight")
+    wait_for(lambda: slow.started == 1, what="the slow delivery to start")
+    server.stop(signal.SIGKILL)
+    assert len(queue_ids(server)) == 1
+    slow.data_delay = 0
+    server.start()
+    wait_for(lambda: queue_ids(server) == [], timeout=30, what="the delivery after the restart")
+    # At least once (the killed attempt may also have completed on the receiver's side).
+    assert 1 <= slow.count() <= 2
+    assert all(m["recipients"] == ["again@down.test"] for m in slow.messages)
+
+
+def test_smarthost_with_auth_over_tls(outbound):
+    port = outbound.port
+    smarthost = outbound.receiver("mx-auth.test", tls=(str(outbound.cert), str(outbound.key)), auth=("relayuser", "s3cret"))
+    server = outbound.server(extra=route("*", "mx-auth.test", port, "opportunistic")
+                             + 'username = "relayuser"\npassword = "s3cret"\n'
+                             + route("wrongpw.test", "mx-auth.test", port, "opportunistic")
+                             + 'username = "relayuser"\npassword = "nope"\n')
+    submit(server, SENDER, ["amy@anywhere.test"], subject="via smarthost")
+    submit(server, SENDER, ["bo@wrongpw.test"], subject="refused login")
+    wait_for(lambda: smarthost.count() == 1, what="delivery through the smarthost")
+    message = smarthost.messages[0]
+    assert message["tls"] is True and message["authenticated"] is True
+    assert message["recipients"] == ["amy@anywhere.test"]
+    assert ("PLAIN", "relayuser", True) in smarthost.logins
+    wait_for(lambda: ("PLAIN", "relayuser", False) in smarthost.logins, what="the refused login")
+    ids = wait_for(lambda: queue_ids(server), what="the entry with the refused login")
+    shown = wait_for(lambda: (out := server.cli("queue", "show", ids[0]).stdout) and "attempts=1" in out and out,
+                     what="the recorded failure")
+    assert "535" in shown and "s3cret" not in shown and "nope" not in shown
+    assert "nope" not in server.log()
