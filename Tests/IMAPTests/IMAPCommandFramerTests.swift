@@ -119,4 +119,23 @@ import MailCore
         framer.feed(Array("\r\n".utf8))
         #expect(framer.next() == .error(IMAPError(tag: nil, "Line too long (more than 1000 bytes)")))
     }
+
+    /// The events never depend on how the bytes are chunked.
+    @Test func chunkingNeverChangesTheEvents() {
+        var limits = Limits()
+        limits.maxIMAPLine = 40
+        limits.maxIMAPLiteral = 20
+        limits.maxIMAPCommand = 60
+        let pieces = ["a NOOP\r\n", "b LOGIN {3}\r\nabc x\r\n", "c LOGIN {3+}\r\nabc {2+}\r\nde\r\n", "d X {30}\r\n",
+                      "e X {30+}\r\n" + String(repeating: "z", count: 30) + "\r\n", "f " + String(repeating: "L", count: 60) + "\r\n",
+                      "g A {0}\r\n\r\n", "h APPEND I {5}\r\n12345\r\n", "\n", "i {19+}\r\n0123456789012345678 {19+}\r\n0123456789012345678\r\n"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<300 {
+            let input = (0..<Int.random(in: 1...8, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let whole = Fixtures.frame(input, chunk: input.utf8.count, limits: limits)
+            for chunk in [1, 2, 3, 5, 11] {
+                #expect(Fixtures.frame(input, chunk: chunk, limits: limits) == whole, "chunk \(chunk): \(input.debugDescription)")
+            }
+        }
+    }
 }
