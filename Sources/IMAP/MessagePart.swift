@@ -113,11 +113,12 @@ public struct MessagePart: Sendable, Equatable {
         guard end - start >= length, bytes[start] == 45, bytes[start + 1] == 45 else { return nil }
         for i in 0..<boundary.count where bytes[start + 2 + i] != boundary[i] { return nil }
         var index = start + length
-        var close = false
-        if index + 1 < end && bytes[index] == 45 && bytes[index + 1] == 45 { close = true; index += 2 }
+        // A close delimiter may be followed by anything (seen in the wild; nothing else
+        // can be meant once "--boundary--" is complete).
+        if index + 1 < end && bytes[index] == 45 && bytes[index + 1] == 45 { return true }
         // Transport padding (RFC 2046 §5.1.1), then the line end.
         while index < end && (bytes[index] == 32 || bytes[index] == 9 || bytes[index] == 13) { index += 1 }
-        return index == end ? close : nil
+        return index == end ? false : nil
     }
 
     /// The header field value (unfolded), for builders.
