@@ -28,10 +28,22 @@ public struct SectionSpec: Sendable, Equatable, Hashable {
         case .header: pieces.append("HEADER")
         case .text: pieces.append("TEXT")
         case .mime: pieces.append("MIME")
-        case .headerFields(let names): pieces.append("HEADER.FIELDS (" + names.joined(separator: " ") + ")")
-        case .headerFieldsNot(let names): pieces.append("HEADER.FIELDS.NOT (" + names.joined(separator: " ") + ")")
+        case .headerFields(let names): pieces.append("HEADER.FIELDS (" + names.map(Self.astring).joined(separator: " ") + ")")
+        case .headerFieldsNot(let names): pieces.append("HEADER.FIELDS.NOT (" + names.map(Self.astring).joined(separator: " ") + ")")
         }
         return pieces.joined(separator: ".")
+    }
+
+    /// A field name echoed as the client could have sent it: an atom, else quoted.
+    static func astring(_ name: String) -> String {
+        let bytes = Array(name.utf8)
+        if !bytes.isEmpty && bytes.allSatisfy(IMAPGrammar.isAStringChar) { return name }
+        var out = "\""
+        for char in name.unicodeScalars where char != "\r" && char != "\n" {
+            if char == "\"" || char == "\\" { out += "\\" }
+            out.unicodeScalars.append(char)
+        }
+        return out + "\""
     }
 }
 

@@ -81,6 +81,8 @@ import Testing
                 == "* 1 FETCH (BODY[1.2.MIME]<0> {2}\r\nab)\r\n")
         #expect(wire(.data(.fetch(1, [.bodySection(SectionSpec(text: .headerFields(["FROM", "TO"])), origin: nil, data: [])])))
                 == "* 1 FETCH (BODY[HEADER.FIELDS (FROM TO)] {0}\r\n)\r\n")
+        #expect(wire(.data(.fetch(1, [.bodySection(SectionSpec(part: [2], text: .headerFieldsNot(["X Odd", "Q\"x"])), origin: nil, data: [])])))
+                == "* 1 FETCH (BODY[2.HEADER.FIELDS.NOT (\"X Odd\" \"Q\\\"x\")] {0}\r\n)\r\n")
         #expect(wire(.data(.fetch(1, [.bodySection(SectionSpec(part: [9]), origin: nil, data: nil)]))) == "* 1 FETCH (BODY[9] NIL)\r\n")
         #expect(wire(.data(.fetch(1, [.binary(part: [1], origin: nil, data: [1, 0, 2])]))) == "* 1 FETCH (BINARY[1] ~{3}\r\n\u{1}\u{0}\u{2})\r\n")
         #expect(wire(.data(.fetch(1, [.binary(part: [1], origin: nil, data: [65])]))) == "* 1 FETCH (BINARY[1] {1}\r\nA)\r\n")
