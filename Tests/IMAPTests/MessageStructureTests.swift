@@ -113,4 +113,26 @@ import MailCore
         }
         #expect(wide.parts.count == 49)
     }
+
+    /// Random MIME-ish bytes never trap the parser, the builders or the extractors.
+    @Test func garbageNeverTraps() {
+        let pieces = ["Content-Type: multipart/mixed; boundary=a\r\n", "Content-Type: message/rfc822\r\n",
+                      "Content-Type: multipart/digest; boundary=\"b\"\r\n", "--a\r\n", "--a--\r\n", "--b\r\n", "--b--",
+                      "\r\n", "\n", "\r", " folded\r\n", "From: x <y@z>, (c) \"q\" <@r:s@t>;\r\n", "Subject: s\r\n",
+                      "Content-Transfer-Encoding: base64\r\n", "Content-Transfer-Encoding: quoted-printable\r\n",
+                      "Content-Disposition: a; filename*0*=x''%41; filename*1=b\r\n", "=4", "QUJD", "body text", ":", "\u{0}"]
+        var generator = SystemRandomNumberGenerator()
+        let specs: [SectionText?] = [nil, .header, .text, .mime, .headerFields(["From"]), .headerFieldsNot(["Subject"])]
+        for _ in 0..<400 {
+            let bytes = Array((0..<Int.random(in: 0...40, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined().utf8)
+            let message = MessageStructure(bytes)
+            _ = IMAPEncoder().encode(.data(.fetch(1, [.bodyStructure(message.bodyStructure), .body(message.bodyStructure), .envelope(message.envelope)])))
+            for part in [[], [1], [2], [1, 1], [1, 2], [2, 1, 1], [3, 1]] {
+                for text in specs where !(part.isEmpty && text == .mime) {
+                    _ = message.section(SectionSpec(part: part, text: text), partial: Partial(offset: 1, length: 3))
+                }
+                _ = message.binary(part: part)
+            }
+        }
+    }
 }
