@@ -74,7 +74,7 @@ public enum FetchAttribute: Sendable, Equatable, Hashable {
     case binarySize(part: [Int])
     /// MODSEQ (RFC 7162).
     case modSeq
-    /// SAVEDATE, EMAILID… that we do not implement are refused by the parser.
+    // SAVEDATE, EMAILID, PREVIEW… are not implemented: the parser refuses them.
 
     /// ALL, FAST, FULL (RFC 3501 §6.4.5).
     public static let all: [FetchAttribute] = [.flags, .internalDate, .rfc822Size, .envelope]

@@ -238,7 +238,7 @@ struct IMAPCursor {
 
     // MARK: - flags
 
-    /// flag: "\" atom or a keyword atom. `\*` only where `allowWildcard` (never from clients).
+    /// flag: "\" atom or a keyword atom (`\*` is server-only and refused here).
     mutating func flag() throws(IMAPError) -> String {
         if skip("\\") { return "\\" + (try atom()) }
         return try atom()
