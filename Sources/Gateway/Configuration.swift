@@ -57,6 +57,8 @@ public struct DeliverySettings: Sendable, Equatable {
     public var connectTimeout: Duration = .seconds(30)
     /// Upper bound on the RFC 5321 reply timeouts (5 min per command, 10 min after DATA).
     public var replyTimeout: Duration = .seconds(600)
+    /// A NOTIFY=DELAY recipient still queued after this gets one delay notice.
+    public var delayWarning: Duration = .seconds(4 * 3600)
     public init() {}
 }
 

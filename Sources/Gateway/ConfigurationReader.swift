@@ -56,7 +56,7 @@ struct ConfigurationReader {
             let section = try self.table(delivery, "delivery")
             try checkKeys(section, allowed: ["nameserver", "retry_intervals", "mx_port", "scan_interval", "max_connections",
                                              "max_connections_per_destination", "messages_per_connection",
-                                             "connect_timeout", "reply_timeout"], section: "delivery")
+                                             "connect_timeout", "reply_timeout", "delay_warning"], section: "delivery")
             var settings = configuration.delivery
             if let value = section["mx_port"] {
                 settings.mxPort = try int(value, "delivery.mx_port", min: 1)
@@ -74,6 +74,7 @@ struct ConfigurationReader {
             }
             if let value = section["connect_timeout"] { settings.connectTimeout = try duration(value, "delivery.connect_timeout") }
             if let value = section["reply_timeout"] { settings.replyTimeout = try duration(value, "delivery.reply_timeout") }
+            if let value = section["delay_warning"] { settings.delayWarning = try duration(value, "delivery.delay_warning") }
             configuration.delivery = settings
             if let value = section["nameserver"] {
                 let text = try string(value, "delivery.nameserver")

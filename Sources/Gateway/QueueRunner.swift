@@ -337,12 +337,15 @@ final class QueueRunner: Sendable {
                 let configuration = context.configuration
                 let now = Date().timeIntervalSince1970
                 let schedule = RetrySchedule(intervals: configuration.retryIntervals,
-                                             lifetime: configuration.limits.queueLifetime)
+                                             lifetime: configuration.limits.queueLifetime,
+                                             delayWarning: configuration.delivery.delayWarning)
                 for (id, step) in zip(ids, makeSteps(now, schedule)) {
                     guard let fresh = context.store.queueEntry(id) else { continue }
-                    let update = step(fresh)
+                    var update = step(fresh)
                     reportEvents(before: fresh, after: update.entry, details: details[id] ?? [:])
-                    sendNotices(update, original: fresh, now: now, configuration: configuration)
+                    let delayed = Self.takeDelayNotices(&update, schedule: schedule, now: now, details: details[id] ?? [:])
+                    sendNotices(update, delayed: delayed, original: fresh, now: now, configuration: configuration,
+                                retryUntil: schedule.expiry(created: fresh.created))
                     do {
                         if update.isFinished {
                             try context.store.removeQueueEntry(id)
@@ -383,15 +386,37 @@ final class QueueRunner: Sendable {
         }
     }
 
-    func sendNotices(_ update: QueueUpdate, original: QueueEntry, now: Double, configuration: GatewayConfiguration) {
-        guard !update.failed.isEmpty || !update.relayed.isEmpty else { return }
+    /// Deferred NOTIFY=DELAY recipients queued longer than `delivery.delay_warning` and not
+    /// told yet: marked as told in the entry (written with it), returned for the notice.
+    static func takeDelayNotices(_ update: inout QueueUpdate, schedule: RetrySchedule, now: Double,
+                                 details: [String: (status: String, host: String?)]) -> [DSNRecipient] {
+        var delayed: [DSNRecipient] = []
+        for index in update.entry.recipients.indices {
+            let recipient = update.entry.recipients[index]
+            guard recipient.state == .deferred,
+                  schedule.delayNoticeDue(created: update.entry.created, now: now, notify: recipient.notify,
+                                          alreadySent: recipient.delayNotified == true) else { continue }
+            update.entry.recipients[index].delayNotified = true
+            let detail = details[recipient.address]
+            delayed.append(DSNRecipient(address: recipient.address, notify: recipient.notify, orcpt: recipient.orcpt,
+                                        action: .delayed, status: detail?.status ?? "4.0.0", remoteMTA: detail?.host,
+                                        text: recipient.lastError ?? "", lastAttempt: now))
+        }
+        return delayed
+    }
+
+    func sendNotices(_ update: QueueUpdate, delayed: [DSNRecipient], original: QueueEntry, now: Double,
+                     configuration: GatewayConfiguration, retryUntil: Double) {
+        guard !update.failed.isEmpty || !update.relayed.isEmpty || !delayed.isEmpty else { return }
         guard let message = try? context.store.messageBytes(blobID: original.blobID) else { return }
         let postmasterDomain = GatewayServer.cachedPostmasterDomain(context)
         let builder = DSNBuilder(hostname: configuration.hostname, postmaster: "postmaster@\(postmasterDomain)")
-        for (kind, recipients) in [(DSNBuilder.Kind.failure, update.failed), (.success, update.relayed)] where !recipients.isEmpty {
+        let kinds = [(DSNBuilder.Kind.failure, update.failed), (.success, update.relayed), (.delay, delayed)]
+        for (kind, recipients) in kinds where !recipients.isEmpty {
             let id = context.makeQueueID()
             guard var notice = builder.build(kind, entry: update.entry, message: message, recipients: recipients,
-                                             now: now, messageID: id) else {
+                                             now: now, messageID: id,
+                                             willRetryUntil: kind == .delay ? retryUntil : nil) else {
                 if kind == .failure {
                     context.logger.notice("no bounce sent (null sender of a double bounce, or NOTIFY)",
                                           metadata: ["queue_id": "\(original.id)"])
@@ -400,7 +425,7 @@ final class QueueRunner: Sendable {
             }
             if context.policy.handles(.bounce), let to = Self.address(notice.recipient) {
                 let info = NoticeInfo(
-                    queueID: original.id, kind: kind == .failure ? "failure" : "success",
+                    queueID: original.id, kind: kind == .failure ? "failure" : kind == .delay ? "delay" : "success",
                     sender: Self.address(original.sender), to: to,
                     doubleBounce: notice.sender == Bounce.doubleBounceSender,
                     recipients: recipients.compactMap { recipient in

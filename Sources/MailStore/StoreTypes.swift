@@ -129,6 +129,8 @@ public struct QueueRecipient: Sendable, Equatable, Codable {
     public var lastError: String?
     public var notify: String?          // DSN NOTIFY as given
     public var orcpt: String?           // DSN ORCPT as given
+    /// A NOTIFY=DELAY notice was sent for this recipient (absent in entries written before it existed).
+    public var delayNotified: Bool? = nil
 
     public init(address: String, state: State = .pending, attempts: Int = 0, nextAttempt: Double = 0,
                 lastError: String? = nil, notify: String? = nil, orcpt: String? = nil) {

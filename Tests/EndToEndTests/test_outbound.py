@@ -339,3 +339,21 @@ def test_smarthost_with_auth_over_tls(outbound):
                      what="the recorded failure")
     assert "535" in shown and "s3cret" not in shown and "nope" not in shown
     assert "nope" not in server.log()
+
+
+def test_delay_notice_once_for_notify_delay(outbound):
+    server = outbound.server(extra='delay_warning = "2s"\n')
+    submit(server, SENDER, ["cy@down.test"], subject="slow going", rcpt_options=["NOTIFY=DELAY,FAILURE"])
+    submit(server, SENDER, ["di@down.test"], subject="not asked")
+    raw = wait_for(lambda: bounces(server), timeout=20, what="the delay notice")[0]
+    message, human, recipients, parts = parse_dsn(raw)
+    assert recipients[0]["Action"] == "delayed" and "cy@down.test" in recipients[0]["Final-Recipient"]
+    assert "#4.4.1" in human
+    ids = queue_ids(server)
+    assert len(ids) == 2
+    # Further retries send no second notice; the delivery itself sends none either.
+    wait_for(lambda: "attempts=4" in server.cli("queue", "show", ids[0]).stdout, timeout=20, what="more attempts")
+    down = outbound.receiver("mx-down.test")
+    wait_for(lambda: queue_ids(server) == [], timeout=20, what="both deliveries")
+    assert down.count() == 2
+    assert len(bounces(server)) == 1

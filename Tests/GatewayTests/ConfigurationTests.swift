@@ -62,6 +62,7 @@ import Policy
         messages_per_connection = 20
         connect_timeout = "3s"
         reply_timeout = "1m"
+        delay_warning = "2h"
         [routes."secure.example"]
         host = "smtp.example:465"
         tls = "required"
@@ -78,6 +79,7 @@ import Policy
         expected.messagesPerConnection = 20
         expected.connectTimeout = .seconds(3)
         expected.replyTimeout = .seconds(60)
+        expected.delayWarning = .seconds(7200)
         #expect(configuration.delivery == expected)
         #expect(configuration.routes["secure.example"] == RouteConfiguration(
             host: "smtp.example", port: 465, tls: .required, username: "relay", password: "pw",
