@@ -247,6 +247,14 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             perform(session.messageSent(.unavailable), context: context)
             return
         }
+        // One buffer for the status line and the first slice (a typical message whole),
+        // sized up front rather than grown from the status line's.
+        let wanted = min(bytes.count + bytes.count / 32 + 128, Self.sliceSize + 128)
+        if output == nil {
+            output = context.channel.allocator.buffer(capacity: wanted)
+        } else {
+            output?.reserveCapacity(minimumWritableBytes: wanted)
+        }
         append(transfer.statusLine, context: context)
         streaming = Streaming(bytes: bytes, offset: 0, encoder: POP3MessageEncoder(bodyLines: transfer.bodyLines))
         retrieved += 1
@@ -273,7 +281,8 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             if buffer.readableBytes >= Self.sliceSize || state.encoder.isFinished {
                 context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-                buffer = context.channel.allocator.buffer(capacity: Self.sliceSize + 64)
+                // No fresh slice buffer once the message is out (an allocation per RETR).
+                buffer = state.encoder.isFinished ? ByteBuffer() : context.channel.allocator.buffer(capacity: Self.sliceSize + 64)
             }
         }
         if buffer.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(buffer), promise: nil) }

@@ -4,7 +4,8 @@
 // stops after the header, the blank line and n body lines, and `finish` ends the
 // content with ".\r\n" (after a CRLF if the last line had none). Streaming, with a few
 // flags of state: memory does not depend on the message size, and runs of ordinary
-// bytes are passed through as slices of the input, not copied byte by byte.
+// bytes (CRLF lines included) are passed through as slices of the input, not copied
+// byte by byte; line ends are found eight bytes at a time.
 //
 // Driver use: `var encoder = POP3MessageEncoder(bodyLines: transfer.bodyLines)`; for
 // each chunk `encoder.encode(chunk) { buffer.writeBytes($0) }` (stop reading early
@@ -37,31 +38,40 @@ public struct POP3MessageEncoder: Sendable {
     }
 
     /// Encodes one chunk; `emit` receives the output in pieces (valid only during the call).
+    /// A CRLF inside the chunk stays part of the run around it, so a chunk of ordinary
+    /// CRLF lines is emitted as one piece; pieces break only where the output differs
+    /// from the input (a "." added, a bare CR or LF written as CRLF, a LF dropped).
     public mutating func encode(_ chunk: UnsafeRawBufferPointer, _ emit: (UnsafeRawBufferPointer) -> Void) {
         precondition(!isFinished, "encode after finish")
         guard !isComplete else { return }
         let count = chunk.count
         var runStart = 0
         var index = 0
+        if skipLineFeed && count > 0 {
+            skipLineFeed = false
+            if chunk[0] == Self.lf {
+                index = 1
+                runStart = 1
+            }
+        }
         while index < count {
             let byte = chunk[index]
-            if skipLineFeed {
-                skipLineFeed = false
-                if byte == Self.lf {
-                    index += 1
-                    runStart = index
-                    continue
-                }
-            }
             if byte == Self.cr || byte == Self.lf {
-                if runStart < index { emit(UnsafeRawBufferPointer(rebasing: chunk[runStart..<index])) }
-                Self.crlf.withUnsafeBytes(emit)
-                index += 1
-                runStart = index
-                skipLineFeed = byte == Self.cr
                 let wasEmpty = atLineStart
                 atLineStart = true
+                if byte == Self.cr && index + 1 < count && chunk[index + 1] == Self.lf {
+                    index += 2  // CRLF: already what the wire wants
+                } else {
+                    // A bare LF or CR becomes CRLF; a CR ending the chunk may have its LF
+                    // at the start of the next one.
+                    if runStart < index { emit(UnsafeRawBufferPointer(rebasing: chunk[runStart..<index])) }
+                    Self.crlf.withUnsafeBytes(emit)
+                    skipLineFeed = byte == Self.cr && index + 1 == count
+                    index += 1
+                    runStart = index
+                }
                 if lineEnded(empty: wasEmpty) {
+                    if runStart < index { emit(UnsafeRawBufferPointer(rebasing: chunk[runStart..<index])) }
                     isComplete = true
                     return
                 }
@@ -69,12 +79,45 @@ public struct POP3MessageEncoder: Sendable {
             }
             if atLineStart {
                 atLineStart = false
-                // runStart == index here: a line starts at a chunk start or right after a line end.
-                if byte == Self.dot { Self.dotByte.withUnsafeBytes(emit) }
+                if byte == Self.dot {
+                    if runStart < index { emit(UnsafeRawBufferPointer(rebasing: chunk[runStart..<index])) }
+                    Self.dotByte.withUnsafeBytes(emit)
+                    runStart = index  // the line's own "." follows the added one
+                }
             }
-            index += 1
+            index = Self.lineEnd(in: chunk, from: index + 1)
         }
         if runStart < count { emit(UnsafeRawBufferPointer(rebasing: chunk[runStart..<count])) }
+    }
+
+    /// The index of the first CR or LF at or after `start`, or `chunk.count`: eight bytes
+    /// at a time, then byte by byte within the word that has one.
+    @inline(__always)
+    static func lineEnd(in chunk: UnsafeRawBufferPointer, from start: Int) -> Int {
+        let count = chunk.count
+        var index = start
+        while index + 8 <= count {
+            let word = chunk.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            if hasLineBreak(word) { break }
+            index += 8
+        }
+        while index < count {
+            let byte = chunk[index]
+            if byte == cr || byte == lf { return index }
+            index += 1
+        }
+        return count
+    }
+
+    /// Whether any byte of `word` is a CR or a LF (exact: the zero-byte test below has
+    /// no false positives for "some byte is zero", only for which one).
+    @inline(__always)
+    static func hasLineBreak(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let lfs = word ^ 0x0A0A_0A0A_0A0A_0A0A
+        let crs = word ^ 0x0D0D_0D0D_0D0D_0D0D
+        return ((lfs &- ones) & ~lfs | (crs &- ones) & ~crs) & highs != 0
     }
 
     /// Ends the content: a CRLF if the last line lacks one, then ".\r\n".

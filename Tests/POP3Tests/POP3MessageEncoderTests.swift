@@ -127,11 +127,71 @@ import Testing
     }
 
     @Test func emitsSlicesOfTheInputNotBytes() {
-        // Runs of ordinary bytes come out as one piece: a 1,000-byte line is 2 pieces (text, CRLF).
+        // Runs of ordinary bytes, CRLF line ends included, come out as one piece.
         var encoder = POP3MessageEncoder()
         var pieces = 0
         let line = Array(String(repeating: "a", count: 1000).utf8) + [13, 10]
-        line.withUnsafeBytes { raw in encoder.encode(raw) { _ in pieces += 1 } }
-        #expect(pieces == 2)
+        let lines = Array(repeating: line, count: 10).flatMap { $0 }
+        lines.withUnsafeBytes { raw in encoder.encode(raw) { _ in pieces += 1 } }
+        #expect(pieces == 1)
+        // A piece breaks where the output differs: the added "." and a bare LF's CRLF.
+        pieces = 0
+        Array("ab\r\n.cd\nef".utf8).withUnsafeBytes { raw in encoder.encode(raw) { _ in pieces += 1 } }
+        #expect(pieces == 5)  // "ab\r\n", ".", ".cd", "\r\n", "ef"
+    }
+
+    /// Byte-at-a-time RFC 1939 encoding, to check the word-at-a-time scanner against.
+    static func reference(_ input: [UInt8], bodyLines: Int?) -> [UInt8] {
+        var lines: [[UInt8]] = []
+        var current: [UInt8] = []
+        var index = 0
+        var terminated = true
+        while index < input.count {
+            let byte = input[index]
+            if byte == 13 || byte == 10 {
+                lines.append(current)
+                current = []
+                index += byte == 13 && index + 1 < input.count && input[index + 1] == 10 ? 2 : 1
+                terminated = true
+            } else {
+                current.append(byte)
+                index += 1
+                terminated = false
+            }
+        }
+        if !terminated { lines.append(current) }
+        if let bodyLines, let blank = lines.firstIndex(of: []) {
+            lines = Array(lines.prefix(blank + 1 + bodyLines))
+        }
+        var output: [UInt8] = []
+        for line in lines {
+            if line.first == 46 { output.append(46) }
+            output += line + [13, 10]
+        }
+        return output + [46, 13, 10]
+    }
+
+    @Test func matchesAByteAtATimeEncoderOnRandomInput() {
+        // Dense CR, LF and "." at every offset within a word, in random chunks.
+        let alphabet: [UInt8] = [13, 10, 46, 97, 98, 32, 13, 10, 97, 97, 97, 97]
+        var seed: UInt64 = 0x2545_F491_4F6C_DD1D
+        func next(_ bound: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int(seed >> 33) % bound
+        }
+        for round in 0..<300 {
+            let input = (0..<next(120)).map { _ in alphabet[next(alphabet.count)] }
+            let bodyLines: Int? = round % 3 == 0 ? next(4) : nil
+            var chunks: [[UInt8]] = []
+            var index = 0
+            while index < input.count {
+                let length = next(20)
+                chunks.append(Array(input[index..<min(input.count, index + length)]))
+                index += length
+            }
+            let expected = Self.reference(input, bodyLines: bodyLines)
+            #expect(encode(chunks, bodyLines: bodyLines) == expected, "input \(input) TOP \(bodyLines as Any)")
+            #expect(POP3MessageEncoder.encode(input, bodyLines: bodyLines) == expected)
+        }
     }
 }
