@@ -53,7 +53,11 @@ class Server:
             f'data_dir = "{self.data}"\n'
             f'log_level = "debug"\n'
             f"{self.extra_config}\n"
-            f"[listen]\n"
+            # Relayed mail must never reach real DNS from a test: unless a test sets up its
+            # own [delivery] (see outbound_support.py), lookups go to a dead loopback port,
+            # so relayed mail stays queued (pending, then deferred).
+            + ("" if "[delivery]" in self.extra_config else '[delivery]\nnameserver = "127.0.0.1:9"\n')
+            + f"[listen]\n"
             f'smtp = ["127.0.0.1:{self.smtp_port}"]\n'
             f'submission = ["127.0.0.1:{self.submission_port}"]\n'
             f'smtps = ["127.0.0.1:{self.smtps_port}"]\n'
