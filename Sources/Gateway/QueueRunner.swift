@@ -3,9 +3,9 @@
 // recipients by destination domain, and runs delivery jobs under a global and a
 // per-destination connection cap. A job resolves the domain (libresolv on the thread
 // pool), walks the targets with DestinationDelivery, sends several messages over each
-// connection (SMTPClientDriver), and hands the results to one serial queue that
-// re-reads each entry, applies them (QueueUpdater), queues or delivers the notices
-// (DSNBuilder), and writes the entry back or removes it. The store is the only state:
+// connection (SMTPClientDriver), and hands the results to apply queues (serial per
+// entry) that re-read each entry, apply them (QueueUpdater), queue or deliver the
+// notices (DSNBuilder), and write the entry back or remove it. The store is the only state:
 // a crash (kill -9) at any point leaves the recipients pending/deferred, so the worst
 // case is one duplicate delivery. Held entries are skipped; `queue retry` and `queue
 // hold` from the CLI are seen at the next scan because every scan reads the store.
@@ -24,8 +24,11 @@ final class QueueRunner: Sendable {
     let group: EventLoopGroup
     let state = NIOLockedValueBox(State())
     let scanQueue = DispatchQueue(label: "mailgate.queue.scan")
-    /// Result application: one at a time, so read-modify-write of an entry is not raced by another job.
-    let applyQueue = DispatchQueue(label: "mailgate.queue.apply")
+    /// Result application: serial per entry (an entry id always maps to the same queue), so
+    /// read-modify-write of an entry is not raced by another job; several queues so the
+    /// store writes of different entries join one group commit.
+    static let applyShards = 8
+    let applyQueues = (0..<QueueRunner.applyShards).map { DispatchQueue(label: "mailgate.queue.apply.\($0)") }
 
     struct State {
         var stopping = false
@@ -87,7 +90,7 @@ final class QueueRunner: Sendable {
                                   metadata: ["connections": "\(left)"])
         }
         scanQueue.sync {}
-        applyQueue.sync {}
+        for queue in applyQueues { queue.sync {} }
     }
 
     /// Message bytes one connection holds at most (a single larger message still goes alone).
@@ -330,35 +333,53 @@ final class QueueRunner: Sendable {
 
     func apply(ids: [String], details: Details = [:],
                _ makeSteps: @escaping @Sendable (Double, RetrySchedule) -> [Step]) async {
+        let configuration = context.configuration
+        let now = Date().timeIntervalSince1970
+        let schedule = RetrySchedule(intervals: configuration.retryIntervals,
+                                     lifetime: configuration.limits.queueLifetime,
+                                     delayWarning: configuration.delivery.delayWarning)
+        var shards: [Int: [(String, Step)]] = [:]
+        for (id, step) in zip(ids, makeSteps(now, schedule)) { shards[Self.shard(id), default: []].append((id, step)) }
+        let work = shards
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            applyQueue.async { [self] in
-                defer { continuation.resume() }
-                guard !state.withLockedValue({ $0.abandoned }) else { return }
-                let configuration = context.configuration
-                let now = Date().timeIntervalSince1970
-                let schedule = RetrySchedule(intervals: configuration.retryIntervals,
-                                             lifetime: configuration.limits.queueLifetime,
-                                             delayWarning: configuration.delivery.delayWarning)
-                for (id, step) in zip(ids, makeSteps(now, schedule)) {
-                    guard let fresh = context.store.queueEntry(id) else { continue }
-                    var update = step(fresh)
-                    reportEvents(before: fresh, after: update.entry, details: details[id] ?? [:])
-                    let delayed = Self.takeDelayNotices(&update, schedule: schedule, now: now, details: details[id] ?? [:])
-                    sendNotices(update, delayed: delayed, original: fresh, now: now, configuration: configuration,
-                                retryUntil: schedule.expiry(created: fresh.created))
-                    do {
-                        if update.isFinished {
-                            try context.store.removeQueueEntry(id)
-                            context.logger.info("queue entry done", metadata: ["queue_id": "\(id)"])
-                        } else {
-                            try context.store.updateQueueEntry(update.entry)
-                        }
-                    } catch {
-                        context.logger.error("cannot update queue entry", metadata: ["queue_id": "\(id)",
-                                                                                     "error": "\(error)"])
+            let group = DispatchGroup()
+            for (shard, steps) in work {
+                group.enter()
+                applyQueues[shard].async { [self] in
+                    defer { group.leave() }
+                    for (id, step) in steps {
+                        guard !state.withLockedValue({ $0.abandoned }) else { return }
+                        applyOne(id: id, step: step, details: details[id] ?? [:], now: now, schedule: schedule,
+                                 configuration: configuration)
                     }
                 }
             }
+            group.notify(queue: .global()) { continuation.resume() }
+        }
+    }
+
+    /// An entry always lands on the same apply queue (FNV-1a of its id).
+    static func shard(_ id: String) -> Int {
+        Int(id.utf8.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 } % UInt32(applyShards))
+    }
+
+    func applyOne(id: String, step: Step, details: [String: (status: String, host: String?)], now: Double,
+                  schedule: RetrySchedule, configuration: GatewayConfiguration) {
+        guard let fresh = context.store.queueEntry(id) else { return }
+        var update = step(fresh)
+        reportEvents(before: fresh, after: update.entry, details: details)
+        let delayed = Self.takeDelayNotices(&update, schedule: schedule, now: now, details: details)
+        sendNotices(update, delayed: delayed, original: fresh, now: now, configuration: configuration,
+                    retryUntil: schedule.expiry(created: fresh.created))
+        do {
+            if update.isFinished {
+                try context.store.removeQueueEntry(id)
+                context.logger.info("queue entry done", metadata: ["queue_id": "\(id)"])
+            } else {
+                try context.store.updateQueueEntry(update.entry)
+            }
+        } catch {
+            context.logger.error("cannot update queue entry", metadata: ["queue_id": "\(id)", "error": "\(error)"])
         }
     }
 
