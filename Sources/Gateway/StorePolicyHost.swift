@@ -1,7 +1,8 @@
 // The Lua host API's view of the world, backed by the LMDB store: the same facts the
 // protocols read (one way in per fact). Hooks may run on an event loop, so the hot
-// calls never wait for a commit: counter increments are written behind (the count
-// returned includes increments still on their way to disk). Whitelist changes, rare
+// calls never wait for a commit: counter increments are written behind, and a count
+// is the store snapshot plus exactly the increments that snapshot does not hold yet
+// (told apart by LMDB transaction id, so none is counted twice or missed). Whitelist changes, rare
 // and meant to be durable at once, still wait.
 import Foundation
 import Logging
@@ -11,11 +12,11 @@ import NIOConcurrencyHelpers
 import Policy
 
 final class StorePolicyHost: PolicyHost, @unchecked Sendable {
-    // @unchecked: LMDBStore and Logger are thread-safe; `inFlight` is lock-protected.
+    // @unchecked: LMDBStore and Logger are thread-safe; `pendingCounters` is lock-protected.
     let store: LMDBStore
     let logger: Logger
-    /// Counter increments submitted but not yet committed, by key.
-    let inFlight = NIOLockedValueBox<[String: Int]>([:])
+    /// Counter increments submitted and not yet completed, by key.
+    let pendingCounters = NIOLockedValueBox(PendingCounters())
 
     init(store: LMDBStore, logger: Logger) {
         self.store = store
@@ -42,28 +43,32 @@ final class StorePolicyHost: PolicyHost, @unchecked Sendable {
     }
 
     func counterIncrement(_ key: String, amount: Int, windowSeconds: Int) -> Int {
-        // Pending first, then the store: a commit landing in between is counted twice
-        // for this one answer (conservative for a rate limit), never missed.
-        let pending = inFlight.withLockedValue { table -> Int in
-            table[key, default: 0] += amount
-            return table[key]!
+        let window = Double(windowSeconds)
+        let (token, count) = pendingCounters.withLockedValue { pending -> (UInt64, Int) in
+            let token = pending.add(key: key, amount: amount)
+            return (token, visibleCount(key, window: window, pending: &pending))
         }
-        let stored = store.counterGet(key, window: Double(windowSeconds), now: now())
-        store.counterIncrement(key, amount: amount, window: Double(windowSeconds), now: now()) { [inFlight, logger] result in
-            inFlight.withLockedValue { table in
-                let left = table[key, default: amount] - amount
-                table[key] = left == 0 ? nil : left
-            }
+        store.counterIncrement(key, amount: amount, window: window, now: now(), committing: { [pendingCounters] id in
+            pendingCounters.withLockedValue { $0.assign(token, key: key, transactionID: id) }
+        }, completion: { [pendingCounters, logger] result in
+            pendingCounters.withLockedValue { $0.remove(token, key: key) }
             if case .failure(let error) = result {
                 logger.error("counter update failed", metadata: ["key": "\(key)", "error": "\(error)"])
             }
-        }
-        return stored + pending
+        })
+        return count
     }
 
     func counterGet(_ key: String, windowSeconds: Int) -> Int {
-        let pending = inFlight.withLockedValue { $0[key, default: 0] }
-        return store.counterGet(key, window: Double(windowSeconds), now: now()) + pending
+        pendingCounters.withLockedValue { visibleCount(key, window: Double(windowSeconds), pending: &$0) }
+    }
+
+    /// The stored count plus the increments its snapshot does not include yet. Called with
+    /// the lock held, so a completion cannot drop an increment between the snapshot and
+    /// the sum (the read is a short LMDB snapshot, never waiting on the writer).
+    private func visibleCount(_ key: String, window: Double, pending: inout PendingCounters) -> Int {
+        let snapshot = store.counterSnapshot(key, window: window, now: now())
+        return snapshot.count + pending.amountNotIn(snapshot: snapshot.transactionID, key: key)
     }
 
     func now() -> Double { Date().timeIntervalSince1970 }
@@ -81,5 +86,42 @@ final class StorePolicyHost: PolicyHost, @unchecked Sendable {
     /// One spelling per address so "::ffff:1.2.3.4" and "1.2.3.4" are the same client.
     static func normalizeIP(_ ip: String) -> String {
         IPAddress(ip)?.description ?? ip
+    }
+}
+
+/// Counter increments on their way to the store. Each carries the id of the write
+/// transaction that will commit it once the writer has taken it up.
+struct PendingCounters {
+    private struct Increment {
+        let token: UInt64
+        let amount: Int
+        var transactionID: UInt?
+    }
+
+    private var byKey: [String: [Increment]] = [:]
+    private var nextToken: UInt64 = 0
+
+    mutating func add(key: String, amount: Int) -> UInt64 {
+        nextToken &+= 1
+        byKey[key, default: []].append(Increment(token: nextToken, amount: amount, transactionID: nil))
+        return nextToken
+    }
+
+    mutating func assign(_ token: UInt64, key: String, transactionID: UInt) {
+        guard let index = byKey[key]?.firstIndex(where: { $0.token == token }) else { return }
+        byKey[key]![index].transactionID = transactionID
+    }
+
+    mutating func remove(_ token: UInt64, key: String) {
+        byKey[key]?.removeAll { $0.token == token }
+        if byKey[key]?.isEmpty == true { byKey[key] = nil }
+    }
+
+    /// The increments a snapshot with id `snapshot` does not contain.
+    func amountNotIn(snapshot: UInt, key: String) -> Int {
+        byKey[key]?.reduce(0) { sum, increment in
+            if let id = increment.transactionID, id <= snapshot { return sum }
+            return sum + increment.amount
+        } ?? 0
     }
 }

@@ -111,7 +111,11 @@ extension LMDBStore {
     }
 
     /// The same, without blocking: `completion` runs on the writer thread after the commit.
+    /// `committing` runs on the writer thread before it, with the id of the transaction
+    /// that will carry the increment (compare with `counterSnapshot`'s id to tell whether
+    /// a snapshot already includes it).
     public func counterIncrement(_ key: String, amount: Int, window: Double, now: Double,
+                                 committing: (@Sendable (_ transactionID: UInt) -> Void)? = nil,
                                  completion: @escaping @Sendable (Result<Int, StoreError>) -> Void) {
         let keyBytes: [UInt8]
         do throws(StoreError) {
@@ -122,8 +126,23 @@ extension LMDBStore {
             return
         }
         submit({ txn throws(StoreError) in
-            try txn.incrementCounter(keyBytes, amount: amount, window: window, now: now)
+            committing?(txn.id)
+            return try txn.incrementCounter(keyBytes, amount: amount, window: window, now: now)
         }, completion: completion)
+    }
+
+    /// The count within `window` seconds ending at `now`, and the id of the snapshot it
+    /// was read from (every commit with an id at most this one is included).
+    public func counterSnapshot(_ key: String, window: Double, now: Double) -> (count: Int, transactionID: UInt) {
+        guard let keyBytes = try? Self.counterKey(key), (try? Self.checkWindow(window, now: now)) != nil else { return (0, 0) }
+        let snapshot = try? read { txn throws(StoreError) -> (Int64, UInt) in
+            let count = try txn.get(.counters, keyBytes).map { bytes throws(StoreError) in
+                try CounterRecord(bytes).count(window: window, now: now)
+            }
+            return (count ?? 0, txn.id)
+        }
+        guard let snapshot else { return (0, 0) }
+        return (Int(snapshot.0), snapshot.1)
     }
 
     /// The count within `window` seconds ending at `now` (0 for an unknown key).

@@ -8,6 +8,11 @@ struct Txn {
     let raw: OpaquePointer
     let env: LMDBEnvironment
 
+    /// LMDB's transaction id: for a write transaction (or a child of one) the id its
+    /// commit will carry; for a read transaction the id of the snapshot it sees. A
+    /// snapshot includes exactly the commits whose id is at most its own.
+    var id: UInt { UInt(mdb_txn_id(raw)) }
+
     /// The value stored under `key`, or nil.
     func get(_ db: DB, _ key: [UInt8]) throws(StoreError) -> UnsafeRawBufferPointer? {
         var value = MDB_val()

@@ -15,10 +15,19 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = os.environ.get("MAILGATE_BIN", str(ROOT / ".build" / "debug" / "mailgate"))
 
 
+_handed_out_ports = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now and never handed out before in this run: the kernel may offer a
+    port again as soon as the probe socket closes, and one server takes several."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out_ports:
+            _handed_out_ports.add(port)
+            return port
 
 
 def require_tool(name):

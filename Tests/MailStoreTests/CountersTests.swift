@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import MailStore
 
@@ -59,6 +60,35 @@ import Testing
             store.counterIncrement("k", amount: 3, window: 60, now: 100) { c.resume(returning: $0) }
         }
         #expect(try value.get() == 3)
+    }
+
+    /// The id handed to `committing` tells whether a snapshot holds the increment: a
+    /// snapshot read before the commit has a smaller id, one read after has at least it.
+    @Test func snapshotIdsOrderIncrements() async throws {
+        let dir = TempDir()
+        let store = try LMDBStore(directory: dir.path, durable: false)
+        defer { store.close() }
+        let before = store.counterSnapshot("k", window: 60, now: 100)
+        let committedIn = LockedBox<UInt?>(nil)
+        _ = await withCheckedContinuation { (c: CheckedContinuation<Result<Int, StoreError>, Never>) in
+            store.counterIncrement("k", amount: 2, window: 60, now: 100, committing: { committedIn.value = $0 }) {
+                c.resume(returning: $0)
+            }
+        }
+        let after = store.counterSnapshot("k", window: 60, now: 100)
+        let id = try #require(committedIn.value)
+        #expect(before.count == 0 && before.transactionID < id)
+        #expect(after.count == 2 && after.transactionID >= id)
+    }
+}
+
+final class LockedBox<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: T
+    init(_ value: T) { stored = value }
+    var value: T {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }
 
