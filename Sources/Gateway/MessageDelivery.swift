@@ -100,6 +100,18 @@ struct MessageDelivery: Sendable {
                 route(target, folder: "INBOX", parameters: parameters, depth: 0, plan: &plan, store: context.store)
             case .folder(let folder):
                 route(recipient, folder: folder, parameters: parameters, depth: 0, plan: &plan, store: context.store)
+            case .route(let name):
+                guard context.configuration.routes[name] != nil else {
+                    // A policy naming a route that is not configured is a policy error: temporary.
+                    context.logger.error("deliver hook picked an unknown route", metadata: [
+                        "route": "\(name)", "rcpt": "\(recipient.address)"])
+                    plan.dropped.append((recipient.address, Reply(451, "4.3.0", "Temporary policy failure, please try again later")))
+                    continue
+                }
+                guard plan.seen.insert(recipient.normalized + "\u{0}route\u{0}" + name).inserted else { continue }
+                var queued = QueueRecipient(address: recipient.address, notify: parameters["NOTIFY"], orcpt: parameters["ORCPT"])
+                queued.route = name
+                plan.remote.append(queued)
             case .normal:
                 route(recipient, folder: "INBOX", parameters: parameters, depth: 0, plan: &plan, store: context.store)
             }

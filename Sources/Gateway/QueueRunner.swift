@@ -1,7 +1,8 @@
 // The outbound queue runner: re-reads the queue (every `delivery.scan_interval`, when
 // the next retry is due, and at once when SMTP queues something), groups the due
-// recipients by destination domain, and runs delivery jobs under a global and a
-// per-destination connection cap. A job resolves the domain (libresolv on the thread
+// recipients by destination (their domain, or the domain through a route a `deliver`
+// policy picked), and runs delivery jobs under a global and a per-destination
+// connection cap. A job resolves the domain (libresolv on the thread
 // pool), walks the targets with DestinationDelivery, sends several messages over each
 // connection (SMTPClientDriver), and hands the results to apply queues (serial per
 // entry) that re-read each entry, apply them (QueueUpdater), queue or deliver the
@@ -46,6 +47,17 @@ final class QueueRunner: Sendable {
     struct Item: Sendable {
         var entry: QueueEntry
         var recipients: [String]
+    }
+
+    /// Where a group of recipients goes: their domain, through the route a `deliver`
+    /// policy picked for them or (nil) the domain's own route or MX.
+    struct Destination: Hashable, Comparable, Sendable, CustomStringConvertible {
+        var domain: String
+        var route: String?
+
+        /// The key of the in-flight and per-destination bookkeeping.
+        var description: String { route.map { "\(domain) via \($0)" } ?? domain }
+        static func < (a: Destination, b: Destination) -> Bool { a.description < b.description }
     }
 
     init(context: ServerContext, group: EventLoopGroup) {
@@ -110,32 +122,34 @@ final class QueueRunner: Sendable {
         let settings = configuration.delivery
         let now = Date().timeIntervalSince1970
         var nextWake = now + settings.scanInterval.seconds
-        var work: [String: [Item]] = [:]
-        var order: [String] = []
+        var work: [Destination: [Item]] = [:]
+        var order: [Destination] = []
         do {
             for entry in try context.store.queueEntries() where !entry.held {
-                var due: [String: [String]] = [:]
+                var due: [Destination: [String]] = [:]
                 for recipient in entry.recipients where recipient.state == .pending || recipient.state == .deferred {
                     if recipient.nextAttempt <= now {
-                        due[Self.domain(of: recipient.address), default: []].append(recipient.address)
+                        let destination = Destination(domain: Self.domain(of: recipient.address), route: recipient.route)
+                        due[destination, default: []].append(recipient.address)
                     } else {
                         nextWake = min(nextWake, recipient.nextAttempt)
                     }
                 }
-                for (domain, addresses) in due.sorted(by: { $0.key < $1.key }) {
-                    if work[domain] == nil { order.append(domain) }
-                    work[domain, default: []].append(Item(entry: entry, recipients: addresses))
+                for (destination, addresses) in due.sorted(by: { $0.key < $1.key }) {
+                    if work[destination] == nil { order.append(destination) }
+                    work[destination, default: []].append(Item(entry: entry, recipients: addresses))
                 }
             }
         } catch {
             context.logger.error("cannot read the queue", metadata: ["error": "\(error)"])
         }
 
-        var jobs: [(String, [Item])] = []
+        var jobs: [(Destination, [Item])] = []
         state.withLockedValue { state in
             guard !state.stopping else { return }
-            for domain in order {
-                let items = work[domain]!.filter { !state.inFlight.contains($0.entry.id + "\u{0}" + domain) }
+            for destination in order {
+                let domain = destination.description
+                let items = work[destination]!.filter { !state.inFlight.contains($0.entry.id + "\u{0}" + domain) }
                 guard !items.isEmpty else { continue }
                 let free = min(settings.maxConnectionsPerDestination - state.perDomain[domain, default: 0],
                                settings.maxConnections - state.active)
@@ -157,12 +171,12 @@ final class QueueRunner: Sendable {
                     for item in batch { state.inFlight.insert(item.entry.id + "\u{0}" + domain) }
                     state.perDomain[domain, default: 0] += 1
                     state.active += 1
-                    jobs.append((domain, batch))
+                    jobs.append((destination, batch))
                 }
             }
         }
-        for (domain, batch) in jobs {
-            Task { await self.run(domain: domain, items: batch) }
+        for (destination, batch) in jobs {
+            Task { await self.run(destination, items: batch) }
         }
 
         let again = state.withLockedValue { state -> Bool in
@@ -194,13 +208,15 @@ final class QueueRunner: Sendable {
 
     // MARK: one destination
 
-    func run(domain: String, items: [Item]) async {
+    func run(_ destination: Destination, items: [Item]) async {
         let configuration = context.configuration
+        let domain = destination.domain
+        let key = destination.description
         defer {
             state.withLockedValue { state in
-                for item in items { state.inFlight.remove(item.entry.id + "\u{0}" + domain) }
-                if let count = state.perDomain[domain], count > 1 { state.perDomain[domain] = count - 1 } else {
-                    state.perDomain[domain] = nil
+                for item in items { state.inFlight.remove(item.entry.id + "\u{0}" + key) }
+                if let count = state.perDomain[key], count > 1 { state.perDomain[key] = count - 1 } else {
+                    state.perDomain[key] = nil
                 }
                 state.active -= 1
             }
@@ -219,7 +235,7 @@ final class QueueRunner: Sendable {
         guard !messages.isEmpty else { return }
         let loaded = loadedItems
 
-        let resolver = makeResolver(configuration)
+        let resolver = makeResolver(configuration, pickedRoute: destination.route)
         let targets: [DeliveryTarget]
         do {
             targets = try await resolver.resolve(domain)
@@ -250,7 +266,7 @@ final class QueueRunner: Sendable {
                                       connectTimeout: .nanoseconds(Int64(settings.connectTimeout.seconds * 1e9)),
                                       caFile: nil,
                                       replyTimeoutCap: .nanoseconds(Int64(settings.replyTimeout.seconds * 1e9)))
-        let route = configuration.routes[domain] ?? configuration.routes["*"]
+        let route = destination.route.flatMap { configuration.routes[$0] } ?? configuration.routes[domain] ?? configuration.routes["*"]
         var delivery = DestinationDelivery(targets: targets, messages: messages)
         var action = delivery.start()
         while case .connect(let target, let batch) = action {
@@ -303,7 +319,9 @@ final class QueueRunner: Sendable {
         }
     }
 
-    func makeResolver(_ configuration: GatewayConfiguration) -> DestinationResolver {
+    /// With `pickedRoute`, every domain resolves to that `[routes]` entry (a `deliver`
+    /// policy's mailgate.route); the runner only asks it for the picked recipients' domain.
+    func makeResolver(_ configuration: GatewayConfiguration, pickedRoute: String? = nil) -> DestinationResolver {
         let pool = context.threadPool
         var resolverConfiguration = SystemResolver.Configuration()
         if let nameserver = configuration.nameserver {
@@ -318,6 +336,7 @@ final class QueueRunner: Sendable {
             routes[domain] = Route(host: route.host, port: route.port, tls: TLSPolicy(rawValue: route.tls.rawValue) ?? .opportunistic,
                                    credentials: credentials)
         }
+        if let pickedRoute, let route = routes[pickedRoute] { routes = ["*": route] }
         return DestinationResolver(resolver: system, routes: RouteTable(routes), mxPort: configuration.delivery.mxPort,
                                    mxTLS: .opportunistic)
     }

@@ -131,6 +131,8 @@ public struct QueueRecipient: Sendable, Equatable, Codable {
     public var orcpt: String?           // DSN ORCPT as given
     /// A NOTIFY=DELAY notice was sent for this recipient (absent in entries written before it existed).
     public var delayNotified: Bool? = nil
+    /// The `[routes]` entry a `deliver` policy picked (mailgate.route); nil: the domain's own.
+    public var route: String? = nil
 
     public init(address: String, state: State = .pending, attempts: Int = 0, nextAttempt: Double = 0,
                 lastError: String? = nil, notify: String? = nil, orcpt: String? = nil) {

@@ -153,6 +153,9 @@ public enum DeliveryAction: Sendable, Equatable {
     case discard
     /// Deliver into this folder of the recipient's mailbox instead of INBOX.
     case folder(String)
+    /// Relay through this named route of `[routes]` in mailgate.toml (local recipients
+    /// too), instead of the domain's own route or its MX.
+    case route(String)
 }
 
 public struct HookResult: Sendable, Equatable {

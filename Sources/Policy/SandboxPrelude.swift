@@ -123,6 +123,12 @@ local mailgate = {
     end
     return verdict("folder", nil, nil, name)
   end,
+  route = function(name)
+    if not printable(name, 255) or name == "" then
+      raise("mailgate.route: expected the name of a [routes] entry, got " .. tostring(name))
+    end
+    return verdict("route", nil, nil, name)
+  end,
 }
 
 -- Host API --------------------------------------------------------------------

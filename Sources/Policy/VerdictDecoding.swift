@@ -60,6 +60,9 @@ extension LuaVM {
         case "folder":
             guard let text, !text.isEmpty else { return .failure("\(file): mailgate.folder got an empty name") }
             return deliveryOnly(.folder(text), "folder")
+        case "route":
+            guard let text, !text.isEmpty else { return .failure("\(file): mailgate.route got an empty name") }
+            return deliveryOnly(.route(text), "route")
         default:
             return .failure("\(file): hook \"\(hook.rawValue)\" returned an unknown verdict")
         }

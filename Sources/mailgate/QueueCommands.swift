@@ -124,6 +124,7 @@ struct QueueCommand: ParsableCommand {
                         line += recipient.nextAttempt > 0 ? " next=\(MessageDate.short(recipient.nextAttempt))" : " next=now"
                     }
                     if let notify = recipient.notify { line += " notify=\(notify)" }
+                    if let route = recipient.route { line += " route=\(route)" }
                     if let error = recipient.lastError { line += " last_error=\"\(error)\"" }
                     print(line)
                 }

@@ -357,3 +357,37 @@ def test_delay_notice_once_for_notify_delay(outbound):
     wait_for(lambda: queue_ids(server) == [], timeout=20, what="both deliveries")
     assert down.count() == 2
     assert len(bounces(server)) == 1
+
+
+ROUTER_POLICY = """
+local router = {}
+function router.deliver(tx, rcpt, info)
+  if rcpt.domain == "reject.test" then return mailgate.route("escape") end
+  if rcpt.local_part == "lost" then return mailgate.route("nowhere") end
+  return mailgate.next
+end
+return router
+"""
+
+
+def test_deliver_policy_picks_a_route(outbound, tmp_path):
+    import smtplib
+    import shutil
+    from conftest import ROOT
+    import pytest
+    policies = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", policies)
+    (policies / "router.lua").write_text(ROUTER_POLICY)
+    server = outbound.server(extra=f'[policy]\ndirectory = "{policies}"\nchain = ["relay", "router"]\n'
+                             + route("escape", "mx-plain.test", outbound.port, "opportunistic"))
+    # reject.test's own MX answers 550; the policy sends its mail through the "escape" route.
+    submit(server, SENDER, ["ivan@reject.test", "judy@plain.test"], subject="rerouted")
+    wait_for(lambda: sorted(r for m in outbound.plain.messages for r in m["recipients"])
+             == ["ivan@reject.test", "judy@plain.test"], what="both recipients at mx-plain")
+    wait_for(lambda: queue_ids(server) == [], what="an empty queue")
+    assert bounces(server) == []
+    # A route that is not configured is a policy error: temporary, nothing accepted.
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        submit(server, SENDER, ["lost@plain.test"], subject="nowhere")
+    assert refused.value.smtp_code == 451
+    assert "deliver hook picked an unknown route" in server.log()

@@ -28,7 +28,7 @@ private func result(_ expression: String, hook: String = "connect") throws -> (H
                   "mailgate.reject(550, nil, 'a\\r\\nb')", "mailgate.reject(550, nil, string.rep('x', 401))",
                   "mailgate.reject('abc')", "nil", "true", "'accept'", "250", "{ kind = 'accept' }",
                   "setmetatable({}, getmetatable(mailgate.accept))", "mailgate.redirect('x@example.test')",
-                  "mailgate.discard()", "mailgate.folder('Spam')"])
+                  "mailgate.discard()", "mailgate.folder('Spam')", "mailgate.route('smarthost')"])
 func badReturnValuesFailSafe(expression: String) throws {
     let (outcome, host) = try result(expression)
     #expect(outcome == .policyFailure)
@@ -58,6 +58,10 @@ func badReturnValuesFailSafe(expression: String) throws {
     #expect(try result("mailgate.next", hook: "deliver").0 == HookResult(verdict: .next))
     #expect(try result("mailgate.redirect('not an address')", hook: "deliver").0 == .policyFailure)
     #expect(try result("mailgate.folder('')", hook: "deliver").0 == .policyFailure)
+    #expect(try result("mailgate.route('smarthost')", hook: "deliver").0
+        == HookResult(verdict: .accept, delivery: .route("smarthost")))
+    #expect(try result("mailgate.route('')", hook: "deliver").0 == .policyFailure)
+    #expect(try result("mailgate.route(42)", hook: "deliver").0 == .policyFailure)
 }
 
 @Test func verdictsAreReadableButNotWritable() throws {
