@@ -1,6 +1,7 @@
 """End-to-end harness: starts the built `mailgate` binary on free loopback ports with a
 temporary data directory, and drives it only through its CLI and real mail clients."""
 import os
+import json
 import pathlib
 import shutil
 import signal
@@ -47,6 +48,8 @@ class Server:
         self.smtps_port = free_port()
         self.pop3_port = free_port()
         self.pop3s_port = free_port()
+        self.imap_port = free_port()
+        self.imaps_port = free_port()
         self.policy_dir = pathlib.Path(policy_dir) if policy_dir else ROOT / "policies"
         self.config = directory / "mailgate.toml"
         self.log_path = directory / "server.log"
@@ -72,6 +75,8 @@ class Server:
             f'smtps = ["127.0.0.1:{self.smtps_port}"]\n'
             f'pop3 = ["127.0.0.1:{self.pop3_port}"]\n'
             f'pop3s = ["127.0.0.1:{self.pop3s_port}"]\n'
+            f'imap = ["127.0.0.1:{self.imap_port}"]\n'
+            f'imaps = ["127.0.0.1:{self.imaps_port}"]\n'
             + ("" if "[policy]" in self.extra_config else f'[policy]\ndirectory = "{self.policy_dir}"\n')
         )
 
@@ -93,13 +98,18 @@ class Server:
         while time.time() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"server exited early:\n{self.log()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.smtp_port), timeout=1) as s:
-                    s.recv(512)
+            # Every listener is bound once the status file names this process (it is
+            # written after the last bind); a probe of one port alone raced the others.
+            if self.status_pid() == self.process.pid:
                 return self
-            except OSError:
-                time.sleep(0.05)
+            time.sleep(0.05)
         raise AssertionError(f"server did not start:\n{self.log()}")
+
+    def status_pid(self):
+        try:
+            return json.loads((self.data / "mailgate.status").read_text()).get("pid")
+        except (OSError, ValueError):
+            return None
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if self.process is None or self.process.poll() is not None:
