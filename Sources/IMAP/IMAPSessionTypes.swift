@@ -29,6 +29,11 @@
 // protocolName "imap" and listener "imap" or "imaps" (with `implicitTLS`).
 import MailCore
 import Policy
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 public struct IMAPSessionConfiguration: Sendable {
     public var hostname: String
@@ -52,18 +57,21 @@ public struct IMAPSessionConfiguration: Sendable {
     public var idleCommandTimeout: Duration
     /// The server's ID fields (RFC 2971).
     public var serverID: [IDField]
+    /// Seconds since the epoch (SEARCH OLDER/YOUNGER); injected so tests control time.
+    public var clock: @Sendable () -> Double
 
     public init(hostname: String, limits: Limits = Limits(), tlsAvailable: Bool, implicitTLS: Bool = false,
                 plaintextAuthAllowed: Bool, makeChallenge: @escaping @Sendable () -> String,
                 zoneMinutes: Int = 0, authenticatedTimeout: Duration = .seconds(30 * 60),
                 unauthenticatedTimeout: Duration = .seconds(60), idleCommandTimeout: Duration = .seconds(60 * 60),
-                serverID: [IDField] = [IDField("name", "mailgate")]) {
+                serverID: [IDField] = [IDField("name", "mailgate")],
+                clock: @escaping @Sendable () -> Double = { Double(time(nil)) }) {
         self.hostname = hostname; self.limits = limits
         self.tlsAvailable = tlsAvailable; self.implicitTLS = implicitTLS
         self.plaintextAuthAllowed = plaintextAuthAllowed; self.makeChallenge = makeChallenge
         self.zoneMinutes = zoneMinutes; self.authenticatedTimeout = authenticatedTimeout
         self.unauthenticatedTimeout = unauthenticatedTimeout; self.idleCommandTimeout = idleCommandTimeout
-        self.serverID = serverID
+        self.serverID = serverID; self.clock = clock
     }
 }
 
