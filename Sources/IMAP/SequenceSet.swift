@@ -56,4 +56,18 @@ public enum SequenceSet: Sendable, Equatable, Hashable {
             }.joined(separator: ",")
         }
     }
+
+    /// A set listing `numbers` in the order given, runs of consecutive ascending numbers
+    /// joined (COPYUID's destination must pair with the sorted source, RFC 4315 §3).
+    public static func ordered(_ numbers: [UInt32]) -> SequenceSet {
+        var ranges: [SequenceRange] = []
+        for number in numbers {
+            if let last = ranges.last, let end = last.last, end != UInt32.max, end &+ 1 == number {
+                ranges[ranges.count - 1].last = number
+            } else {
+                ranges.append(SequenceRange(number))
+            }
+        }
+        return .ranges(ranges)
+    }
 }
