@@ -71,7 +71,7 @@ if !coreOnly {
     ]
     targets += [
         .target(name: "Gateway", dependencies: [
-            "MailCore", "MailStore", "Policy", "SMTP", "POP3", "Delivery",
+            "MailCore", "MailStore", "Policy", "SMTP", "POP3", "IMAP", "Delivery",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

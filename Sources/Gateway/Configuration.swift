@@ -12,6 +12,9 @@ public enum ListenerKind: String, CaseIterable, Sendable {
 
     public var implicitTLS: Bool { self == .smtps || self == .pop3s || self == .imaps }
     public var isPOP3: Bool { self == .pop3 || self == .pop3s }
+    public var isIMAP: Bool { self == .imap || self == .imaps }
+    /// The protocol the hooks see as `session.protocol`.
+    public var protocolName: String { isPOP3 ? "pop3" : isIMAP ? "imap" : "smtp" }
 }
 
 public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
@@ -104,6 +107,8 @@ public struct GatewayConfiguration: Sendable {
                 .smtps: [ListenAddress(host: "127.0.0.1", port: 2465)],
                 .pop3: [ListenAddress(host: "127.0.0.1", port: 2110)],
                 .pop3s: [ListenAddress(host: "127.0.0.1", port: 2995)],
+                .imap: [ListenAddress(host: "127.0.0.1", port: 2143)],
+                .imaps: [ListenAddress(host: "127.0.0.1", port: 2993)],
             ],
             certificatePath: nil, privateKeyPath: nil, allowPlaintextAuth: false,
             limits: Limits(), nameserver: nil,

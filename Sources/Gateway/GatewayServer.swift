@@ -3,6 +3,7 @@
 // policy, config and certificates without dropping a connection.
 import Dispatch
 import Foundation
+import IMAP
 import Logging
 import MailCore
 import MailStore
@@ -63,7 +64,7 @@ public final class GatewayServer: @unchecked Sendable {
         context = ServerContext(configuration: configuration, store: store, policy: policy, tls: tls,
                                 threadPool: threadPool, logger: logger)
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        for kind in [ListenerKind.smtp, .submission, .smtps, .pop3, .pop3s] {
+        for kind in [ListenerKind.smtp, .submission, .smtps, .pop3, .pop3s, .imap, .imaps] {
             for address in configuration.listeners[kind] ?? [] {
                 do {
                     let channel = try bootstrap(kind).bind(host: address.host, port: address.port).wait()
@@ -74,9 +75,8 @@ public final class GatewayServer: @unchecked Sendable {
                 }
             }
         }
-        for kind in [ListenerKind.imap, .imaps] where !(configuration.listeners[kind] ?? []).isEmpty {
-            logger.warning("listener not served by this version yet", metadata: ["listener": "\(kind.rawValue)"])
-        }
+        let watchers = context.mailboxWatchers
+        store.observeMailboxChanges { mailboxes in watchers.notify(mailboxes) }
         let policyStatus = policy.status
         status = ServerStatus(
             pid: getpid(), startedAt: Date().timeIntervalSince1970, hostname: configuration.hostname,
@@ -126,6 +126,7 @@ public final class GatewayServer: @unchecked Sendable {
                                                                                   "listener": "\(kind.rawValue)"])
             let refusal = kind.isPOP3
                 ? POP3Reply.error("Too many connections, try again later", code: POP3ResponseCode.systemTemporary).wire
+                : kind.isIMAP ? "* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
                 : Reply(421, "4.7.0", "\(configuration.hostname) Too many connections, try again later").wire
             do {
                 try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler(reply: refusal))
@@ -138,11 +139,12 @@ public final class GatewayServer: @unchecked Sendable {
             context.connections.withLockedValue { $0.release(ip: clientIP, channel: channel) }
         }
         let isLoopback = IPAddress(clientIP).map { IPNetwork.anyContains(loopbackNetworks, $0) } ?? false
-        let info = SessionInfo(id: context.makeQueueID(), protocolName: kind.isPOP3 ? "pop3" : "smtp",
+        let info = SessionInfo(id: context.makeQueueID(), protocolName: kind.protocolName,
                                listener: kind.rawValue, clientIP: clientIP,
                                clientPort: channel.remoteAddress?.port ?? 0)
         let handler: ChannelHandler = kind.isPOP3
             ? pop3Handler(kind: kind, info: info, isLoopback: isLoopback, context: context)
+            : kind.isIMAP ? imapHandler(kind: kind, info: info, isLoopback: isLoopback, context: context)
             : smtpHandler(kind: kind, info: info, isLoopback: isLoopback, context: context)
         do {
             if kind.implicitTLS {
@@ -190,6 +192,20 @@ public final class GatewayServer: @unchecked Sendable {
             },
             makeChallenge: { "<\(UInt64.random(in: 1...UInt64.max)).\(Int(Date().timeIntervalSince1970))@\(hostname)>" })
         return POP3ServerHandler(server: context, session: POP3Session(configuration: sessionConfiguration, session: info),
+                                 clientIP: info.clientIP)
+    }
+
+    static func imapHandler(kind: ListenerKind, info: SessionInfo, isLoopback: Bool,
+                            context: ServerContext) -> IMAPServerHandler {
+        let configuration = context.configuration
+        let hostname = configuration.hostname
+        let sessionConfiguration = IMAPSessionConfiguration(
+            hostname: hostname, limits: configuration.limits, tlsAvailable: context.tls != nil,
+            implicitTLS: kind.implicitTLS, plaintextAuthAllowed: isLoopback || configuration.allowPlaintextAuth,
+            makeChallenge: { "<\(UInt64.random(in: 1...UInt64.max)).\(Int(Date().timeIntervalSince1970))@\(hostname)>" },
+            zoneMinutes: TimeZone.current.secondsFromGMT() / 60,
+            serverID: [IDField("name", "mailgate")])
+        return IMAPServerHandler(server: context, session: IMAPSession(configuration: sessionConfiguration, session: info),
                                  clientIP: info.clientIP)
     }
 

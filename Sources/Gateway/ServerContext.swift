@@ -20,6 +20,8 @@ public final class ServerContext: Sendable {
     let connections = NIOLockedValueBox(ConnectionTable())
     let sequence = ManagedAtomicCounter()
     let maildropLocks = MaildropLocks()
+    /// IMAP sessions waiting to hear about changes of their selected mailbox.
+    let mailboxWatchers = MailboxWatchers()
     /// The bare `<postmaster>` domain and when it was computed (domains change rarely;
     /// reading them for every connection showed up in profiles).
     let postmasterCache = NIOLockedValueBox<(domain: String, at: Double)?>(nil)
