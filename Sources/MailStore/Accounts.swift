@@ -1,5 +1,5 @@
 // Accounts: one record per "user@domain" (key "domain\0user"), created with the standard
-// mailboxes (Mailboxes.swift). The postmaster of an existing domain cannot be removed.
+// mailboxes (Mailboxes.swift), all subscribed. The postmaster of an existing domain cannot be removed.
 // Quota defaults to Account.defaultQuota (25 MiB); usedBytes/messageCount are kept up
 // to date by delivery and message removal in the same transaction.
 
@@ -97,11 +97,14 @@ extension Txn {
         }
         for (name, specialUse) in Mailboxes.standard {
             _ = try createMailbox(account: address, name: name, specialUse: specialUse)
+            try setSubscribed(account: address, name: name, true)
         }
     }
 
-    /// Deletes the account, its mailboxes and messages (releasing their blobs).
+    /// Deletes the account, its mailboxes and messages (releasing their blobs), and its
+    /// subscriptions.
     func deleteAccount(_ address: String) throws(StoreError) {
+        try deleteSubscriptions(account: address)
         for key in try keys(.mailboxNames, prefix: Keys.mailboxNamePrefix(account: address)) {
             if let idBytes = try get(.mailboxNames, key), idBytes.count == 8 {
                 try deleteMailboxContents(Keys.readBE64(idBytes))

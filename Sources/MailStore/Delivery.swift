@@ -53,20 +53,13 @@ extension Txn {
             guard let mailboxID = found, var mailbox = try mailboxRecord(mailboxID) else {
                 throw StoreError(.io, "account \(address) has no INBOX")
             }
-            guard mailbox.uidNext < UInt32.max else {
-                throw StoreError(.io, "mailbox \(mailbox.name) of \(address) ran out of UIDs")
-            }
             let blob: UInt64
             if let blobID { blob = blobID } else { blob = try nextSequence("blob"); blobID = blob }
-            let uid = mailbox.uidNext
-            mailbox.uidNext += 1
             mailbox.highestModSeq += 1
-            mailbox.messageCount += 1
-            mailbox.totalSize += size
             let message = MessageRecord(blobID: blob, size: size, internalDate: request.internalDate,
                                         modSeq: mailbox.highestModSeq, flags: [])
-            try put(.messages, Keys.message(mailboxID, uid), message.encoded(), noOverwrite: true)
-            try put(.mailboxes, Keys.id(mailboxID), mailbox.encoded())
+            let uid = try insertMessage(mailboxID, &mailbox, message)
+            try saveMailbox(mailboxID, mailbox)
             account.usedBytes += size
             account.messageCount += 1
             try put(.accounts, Keys.address(address), account.encoded())

@@ -9,6 +9,11 @@
 //   mailboxNames  domain \0 local \0 name        -> mailbox id (8 BE)
 //   mailboxes     mailbox id (8 BE)              -> MailboxRecord
 //   messages      mailbox id (8 BE) + uid (4 BE) -> MessageRecord
+//   modseqIndex   mailbox id (8 BE) + modseq (8 BE) + uid (4 BE) -> [1]
+//                 one row per message at its current modseq (CONDSTORE change queries)
+//   expunged      mailbox id (8 BE) + modseq (8 BE) + uid (4 BE) -> [1]
+//                 tombstones of removed messages (QRESYNC VANISHED), bounded per mailbox
+//   subscriptions domain \0 local \0 name        -> [1] (IMAP SUBSCRIBE, names need not exist)
 //   blobs         blob id (8 BE)                 -> raw message bytes
 //   blobRefs      blob id (8 BE)                 -> reference count (4 BE)
 //   queue         queue id (sortable string)     -> QueueEntry (JSON)
@@ -50,6 +55,11 @@ enum Keys {
 
     static func message(_ mailboxID: UInt64, _ uid: UInt32) -> [UInt8] {
         be64(mailboxID) + be32(uid)
+    }
+
+    /// A modseq-ordered row of `modseqIndex` or `expunged`.
+    static func modSeqRow(_ mailboxID: UInt64, _ modSeq: UInt64, _ uid: UInt32) -> [UInt8] {
+        be64(mailboxID) + be64(modSeq) + be32(uid)
     }
 
     static func split(_ address: String) -> (local: Substring, domain: Substring) {

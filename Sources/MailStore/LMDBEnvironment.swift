@@ -18,6 +18,7 @@ import Glibc
 enum DB: Int, CaseIterable {
     case meta, domains, accounts, aliases, catchall, mailboxNames, mailboxes, messages
     case blobs, blobRefs, queue, whitelist, counters
+    case modSeqIndex, expunged, subscriptions
 
     var name: String {
         switch self {
@@ -34,6 +35,9 @@ enum DB: Int, CaseIterable {
         case .queue: "queue"
         case .whitelist: "whitelist"
         case .counters: "counters"
+        case .modSeqIndex: "modseq_index"
+        case .expunged: "expunged"
+        case .subscriptions: "subscriptions"
         }
     }
 }
@@ -49,7 +53,9 @@ final class LMDBEnvironment: @unchecked Sendable {
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
     private var closed = false
 
-    static let schemaVersion: UInt32 = 1
+    /// 2: mailbox unseen/deleted counts, modseq index, expunge tombstones, subscriptions
+    /// (SchemaMigration.swift upgrades a version 1 store when it is opened).
+    static let schemaVersion: UInt32 = 2
     static let pageSize = 4096
 
     init(directory: String, mapSize: Int, maxMapSize: Int, durable: Bool) throws(StoreError) {
@@ -122,7 +128,11 @@ final class LMDBEnvironment: @unchecked Sendable {
         let t = Txn(raw: txn, env: self)
         do throws(StoreError) {
             if let stored = try t.get(.meta, Array("schema".utf8)) {
-                guard stored.count == 4, Keys.readBE32(stored) == Self.schemaVersion else {
+                let version = stored.count == 4 ? Keys.readBE32(stored) : 0
+                if version == 1 {
+                    try t.migrateSchema1To2()
+                    try t.put(.meta, Array("schema".utf8), Keys.be32(Self.schemaVersion))
+                } else if version != Self.schemaVersion {
                     throw StoreError(.io, "the mail store in \(path) has an unsupported schema version")
                 }
             } else {

@@ -1,9 +1,10 @@
 // Mailboxes and messages (IMAP-ready). A mailbox has a global id, a UIDVALIDITY unique
 // per mailbox (creation time, forced strictly increasing), UIDNEXT starting at 1 and
 // never reused (removal does not lower it), a HIGHESTMODSEQ bumped by every change, and
-// message/size totals. Messages are keyed mailboxID(8 BE) + uid(4 BE). Mailbox names are
-// case-sensitive except INBOX. Removing messages releases their blob references and
-// updates the mailbox and account totals in the same transaction.
+// message/size/unseen/deleted totals. Messages are keyed mailboxID(8 BE) + uid(4 BE).
+// Names follow MailboxNames.swift. Row-level invariants (modseq index, tombstones,
+// counts) live in MessageRows.swift; management (rename, delete, subscriptions) in
+// MailboxManagement.swift and Subscriptions.swift.
 
 import Foundation
 
@@ -16,7 +17,19 @@ enum Mailboxes {
 
     /// INBOX is case-insensitive (RFC 3501 §5.1); other names are kept as given.
     static func canonicalName(_ name: String) -> String {
-        name.uppercased() == "INBOX" ? "INBOX" : name
+        MailboxNames.canonical(name)
+    }
+
+    /// The special-use attributes a mailbox may carry (RFC 6154, without the virtual
+    /// \All and \Flagged, which mailgate cannot provide).
+    static let specialUses = ["\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash"]
+
+    static func validatedSpecialUse(_ use: String?) throws(StoreError) -> String? {
+        guard let use else { return nil }
+        guard let known = specialUses.first(where: { MessageFlags.same($0, use) }) else {
+            throw StoreError(.invalid, "unsupported special-use attribute \(use)")
+        }
+        return known
     }
 }
 
@@ -51,16 +64,20 @@ extension LMDBStore {
         try? read { txn throws(StoreError) in try txn.mailboxRecord(id)?.info(id: id) }
     }
 
-    /// Creates a mailbox for `account` (IMAP CREATE); `.alreadyExists` if the name is taken.
+    /// Creates a mailbox for `account` (IMAP CREATE). One trailing "/" is ignored (RFC 3501
+    /// §6.3.3); no parents are created. `.alreadyExists` if the name is taken, `.invalid`
+    /// for a bad name or special-use attribute, `.refused` past maxMailboxesPerAccount.
     @discardableResult
     public func createMailbox(account: String, name: String, specialUse: String? = nil) throws(StoreError) -> MailboxInfo {
         let address = try Self.normalizeAddress(account)
-        let name = Mailboxes.canonicalName(name)
-        guard !name.isEmpty, name.utf8.count <= 200, !name.utf8.contains(0) else {
-            throw StoreError(.invalid, "invalid mailbox name '\(name)'")
-        }
+        let trimmed = name.utf8.count > 1 && name.utf8.last == UInt8(ascii: "/") ? String(name.dropLast()) : name
+        let name = try MailboxNames.validated(trimmed)
+        let specialUse = try Mailboxes.validatedSpecialUse(specialUse)
         return try write { txn throws(StoreError) in
             _ = try txn.requireAccount(address)
+            guard try txn.mailboxCount(account: address) < StoreLimits.maxMailboxesPerAccount else {
+                throw StoreError(.refused, "too many mailboxes (at most \(StoreLimits.maxMailboxesPerAccount))")
+            }
             let id = try txn.createMailbox(account: address, name: name, specialUse: specialUse)
             guard let record = try txn.mailboxRecord(id) else { throw StoreError(.io, "mailbox vanished") }
             return record.info(id: id)
@@ -101,57 +118,40 @@ extension LMDBStore {
         }
     }
 
-    /// Removes messages (POP3 DELE+QUIT, IMAP EXPUNGE); returns how many existed. Their UIDs
-    /// are never reused.
+    /// Removes messages (POP3 DELE+QUIT, IMAP EXPUNGE regardless of \\Deleted); returns
+    /// how many existed. Their UIDs are never reused; each leaves a tombstone for QRESYNC.
     @discardableResult
     public func removeMessages(mailboxID: UInt64, uids: [UInt32]) throws(StoreError) -> Int {
-        try write { txn throws(StoreError) in
-            guard var mailbox = try txn.mailboxRecord(mailboxID) else {
-                throw StoreError(.notFound, "no such mailbox: \(mailboxID)")
-            }
-            var removed: Int64 = 0
-            var bytes: Int64 = 0
-            for uid in Set(uids) {
-                let key = Keys.message(mailboxID, uid)
-                guard let value = try txn.get(.messages, key) else { continue }
-                let record = try MessageRecord(value)
-                try txn.delete(.messages, key)
-                try txn.releaseBlob(record.blobID)
-                removed += 1
-                bytes += record.size
-            }
-            guard removed > 0 else { return 0 }
-            mailbox.messageCount -= removed
-            mailbox.totalSize -= bytes
-            mailbox.highestModSeq += 1
-            try txn.put(.mailboxes, Keys.id(mailboxID), mailbox.encoded())
-            if var account = try txn.accountRecord(mailbox.account) {
-                account.messageCount = max(0, account.messageCount - removed)
-                account.usedBytes = max(0, account.usedBytes - bytes)
-                try txn.put(.accounts, Keys.address(mailbox.account), account.encoded())
-            }
-            return Int(removed)
+        try Self.checkUIDCount(uids)
+        return try write { txn throws(StoreError) in
+            try txn.removeMessages(mailboxID, uids: Set(uids).sorted(), onlyDeleted: false).count
         }
     }
 
-    /// Replaces a message's flags; returns its new modification sequence.
+    /// Replaces a message's flags; returns its modification sequence (unchanged when the
+    /// flags were already these). `.invalid` for flags that cannot be stored.
     @discardableResult
     public func setFlags(mailboxID: UInt64, uid: UInt32, flags: [String]) throws(StoreError) -> UInt64 {
-        try write { txn throws(StoreError) in
+        let flags = try MessageFlags.normalized(flags)
+        return try write { txn throws(StoreError) in
             guard var mailbox = try txn.mailboxRecord(mailboxID) else {
                 throw StoreError(.notFound, "no such mailbox: \(mailboxID)")
             }
-            let key = Keys.message(mailboxID, uid)
-            guard let value = try txn.get(.messages, key) else {
+            guard let value = try txn.get(.messages, Keys.message(mailboxID, uid)) else {
                 throw StoreError(.notFound, "no message with UID \(uid) in mailbox \(mailboxID)")
             }
             var record = try MessageRecord(value)
+            if MessageFlags.equalSets(record.flags, flags) { return record.modSeq }
             mailbox.highestModSeq += 1
-            record.flags = flags
-            record.modSeq = mailbox.highestModSeq
-            try txn.put(.messages, key, record.encoded())
-            try txn.put(.mailboxes, Keys.id(mailboxID), mailbox.encoded())
+            try txn.updateFlags(mailboxID, &mailbox, uid: uid, &record, flags: flags, modSeq: mailbox.highestModSeq)
+            try txn.saveMailbox(mailboxID, mailbox)
             return record.modSeq
+        }
+    }
+
+    static func checkUIDCount(_ uids: [UInt32]) throws(StoreError) {
+        guard uids.count <= StoreLimits.maxUIDsPerCall else {
+            throw StoreError(.invalid, "too many UIDs in one call (at most \(StoreLimits.maxUIDsPerCall))")
         }
     }
 }
@@ -191,15 +191,62 @@ extension Txn {
         return next
     }
 
-    /// Deletes a mailbox record and all its messages, releasing their blobs.
-    func deleteMailboxContents(_ id: UInt64) throws(StoreError) {
+    func mailboxCount(account: String) throws(StoreError) -> Int {
+        var count = 0
+        try scan(.mailboxNames, prefix: Keys.mailboxNamePrefix(account: account)) { _, _ in
+            count += 1
+            return true
+        }
+        return count
+    }
+
+    /// Removes `uids` (ascending, distinct) that exist — with `onlyDeleted`, only those
+    /// flagged \\Deleted — at one new modseq; updates mailbox and account totals, prunes
+    /// tombstones. Returns the UIDs removed.
+    func removeMessages(_ mailboxID: UInt64, uids: [UInt32], onlyDeleted: Bool) throws(StoreError) -> [UInt32] {
+        guard var mailbox = try mailboxRecord(mailboxID) else {
+            throw StoreError(.notFound, "no such mailbox: \(mailboxID)")
+        }
+        var removed: [UInt32] = []
+        var bytes: Int64 = 0
+        let modSeq = mailbox.highestModSeq + 1
+        for uid in uids {
+            guard let value = try get(.messages, Keys.message(mailboxID, uid)) else { continue }
+            let record = try MessageRecord(value)
+            if onlyDeleted && !MessageFlags.contains(record.flags, MessageFlags.deleted) { continue }
+            try removeMessage(mailboxID, &mailbox, uid: uid, record, expungeModSeq: modSeq)
+            removed.append(uid)
+            bytes += record.size
+        }
+        guard !removed.isEmpty else { return [] }
+        mailbox.highestModSeq = modSeq
+        try pruneTombstones(mailboxID, &mailbox)
+        try saveMailbox(mailboxID, mailbox)
+        try adjustAccountUsage(mailbox.account, bytes: -bytes, messages: -Int64(removed.count))
+        return removed
+    }
+
+    /// Deletes a mailbox record, its messages (releasing their blobs), its modseq index
+    /// and tombstones. Returns the bytes and messages freed (the caller adjusts the
+    /// account, unless it is deleting the account). The name row is the caller's.
+    @discardableResult
+    func deleteMailboxContents(_ id: UInt64) throws(StoreError) -> (bytes: Int64, messages: Int64) {
         var blobs: [UInt64] = []
+        var bytes: Int64 = 0
         let keys = try keys(.messages, prefix: Keys.id(id))
         for key in keys {
-            if let value = try get(.messages, key) { blobs.append(try MessageRecord(value).blobID) }
+            if let value = try get(.messages, key) {
+                let record = try MessageRecord(value)
+                blobs.append(record.blobID)
+                bytes += record.size
+            }
             try delete(.messages, key)
         }
         for blob in blobs { try releaseBlob(blob) }
+        for key in try self.keys(.modSeqIndex, prefix: Keys.id(id)) { try delete(.modSeqIndex, key) }
+        for key in try self.keys(.expunged, prefix: Keys.id(id)) { try delete(.expunged, key) }
         try delete(.mailboxes, Keys.id(id))
+        noteMailboxChanged(id)
+        return (bytes, Int64(keys.count))
     }
 }

@@ -6,7 +6,8 @@
 //   Account:   opt passwordHash, opt apopSecret, i64 quota, i64 usedBytes, i64 messageCount, f64 created
 //   Alias:     strings targets
 //   Mailbox:   str account, str name, u32 uidValidity, u32 uidNext, u64 highestModSeq,
-//              i64 messageCount, i64 totalSize, opt specialUse
+//              i64 messageCount, i64 totalSize, opt specialUse,
+//              v2: i64 unseenCount, i64 deletedCount, i64 tombstoneCount, u64 vanishedFloor
 //   Message:   u64 blobID, i64 size, f64 internalDate, u64 modSeq, strings flags
 //   Whitelist: f64 expires, opt user
 //   Counter:   f64 window, f64 granularity, u32 n, n × (i64 bucket, i64 count)
@@ -100,6 +101,14 @@ struct MailboxRecord {
     var messageCount: Int64
     var totalSize: Int64
     var specialUse: String?
+    /// Messages without \\Seen / with \\Deleted (STATUS UNSEEN / DELETED without a scan).
+    var unseenCount: Int64 = 0
+    var deletedCount: Int64 = 0
+    /// Rows of this mailbox in `expunged` (bounded by ExpungeHistory.limit).
+    var tombstoneCount: Int64 = 0
+    /// The highest modseq of a pruned tombstone: `vanished(since:)` is complete exactly
+    /// when since >= vanishedFloor.
+    var vanishedFloor: UInt64 = 0
 
     init(account: String, name: String, uidValidity: UInt32, specialUse: String?) {
         self.account = account
@@ -122,10 +131,19 @@ struct MailboxRecord {
         messageCount = try r.i64()
         totalSize = try r.i64()
         specialUse = try r.optionalString()
+        if r.version >= 2 {
+            unseenCount = try r.i64()
+            deletedCount = try r.i64()
+            tombstoneCount = try r.i64()
+            vanishedFloor = try r.u64()
+        } else {
+            // Version 1 had no counts; the schema migration recomputes them.
+            unseenCount = messageCount
+        }
     }
 
     func encoded() -> [UInt8] {
-        var w = ByteWriter(version: 1)
+        var w = ByteWriter(version: 2)
         w.string(account)
         w.string(name)
         w.u32(uidValidity)
@@ -134,13 +152,17 @@ struct MailboxRecord {
         w.i64(messageCount)
         w.i64(totalSize)
         w.optionalString(specialUse)
+        w.i64(unseenCount)
+        w.i64(deletedCount)
+        w.i64(tombstoneCount)
+        w.u64(vanishedFloor)
         return w.bytes
     }
 
     func info(id: UInt64) -> MailboxInfo {
         MailboxInfo(id: id, account: account, name: name, uidValidity: uidValidity, uidNext: uidNext,
                     highestModSeq: highestModSeq, messageCount: Int(messageCount), totalSize: totalSize,
-                    specialUse: specialUse)
+                    specialUse: specialUse, unseenCount: Int(unseenCount), deletedCount: Int(deletedCount))
     }
 }
 

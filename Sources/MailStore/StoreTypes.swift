@@ -4,7 +4,8 @@
 
 /// Every store failure: a kind the caller maps to a protocol reply, and a message for humans.
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable { case notFound, alreadyExists, invalid, refused, mapFull, io, locked }
+    /// `overQuota`: the account's quota would be exceeded (IMAP `NO [OVERQUOTA]`).
+    public enum Kind: Sendable, Equatable { case notFound, alreadyExists, invalid, refused, mapFull, io, locked, overQuota }
     public var kind: Kind
     public var message: String
     /// The LMDB/errno return code behind an `.io`/`.mapFull`/`.locked` error (0 when none).
@@ -73,9 +74,14 @@ public struct MailboxInfo: Sendable, Equatable {
     public var messageCount: Int
     public var totalSize: Int64
     public var specialUse: String?      // "\\Sent" ...
+    /// Messages without \\Seen (STATUS UNSEEN), kept up to date by every write.
+    public var unseenCount: Int
+    /// Messages with \\Deleted (STATUS DELETED), kept up to date by every write.
+    public var deletedCount: Int
 
     public init(id: UInt64, account: String, name: String, uidValidity: UInt32, uidNext: UInt32,
-                highestModSeq: UInt64, messageCount: Int, totalSize: Int64, specialUse: String?) {
+                highestModSeq: UInt64, messageCount: Int, totalSize: Int64, specialUse: String?,
+                unseenCount: Int = 0, deletedCount: Int = 0) {
         self.id = id
         self.account = account
         self.name = name
@@ -85,6 +91,8 @@ public struct MailboxInfo: Sendable, Equatable {
         self.messageCount = messageCount
         self.totalSize = totalSize
         self.specialUse = specialUse
+        self.unseenCount = unseenCount
+        self.deletedCount = deletedCount
     }
 }
 

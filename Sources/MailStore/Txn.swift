@@ -7,6 +7,9 @@ import CLMDB
 struct Txn {
     let raw: OpaquePointer
     let env: LMDBEnvironment
+    /// Set by the writer thread: collects the mailboxes this operation changed, reported
+    /// to observers after the commit (MailboxChangeObservers.swift). nil for reads.
+    var changeLog: MailboxChangeLog? = nil
 
     /// LMDB's transaction id: for a write transaction (or a child of one) the id its
     /// commit will carry; for a read transaction the id of the snapshot it sees. A
@@ -57,7 +60,8 @@ struct Txn {
     }
 
     /// Calls `body` for each key starting with `prefix` in key order, until it returns false.
-    func scan(_ db: DB, prefix: [UInt8] = [],
+    /// `from` (a key starting with `prefix`) starts the scan there instead of at the prefix.
+    func scan(_ db: DB, prefix: [UInt8] = [], from: [UInt8]? = nil,
               _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(StoreError) -> Bool)
         throws(StoreError) {
         var cursor: OpaquePointer?
@@ -66,13 +70,14 @@ struct Txn {
         defer { mdb_cursor_close(cursor) }
         var key = MDB_val()
         var value = MDB_val()
-        let prefixStorage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(prefix.count, 1), alignment: 1)
-        defer { prefixStorage.deallocate() }
-        prefixStorage.copyBytes(from: prefix)
-        if prefix.isEmpty {
+        let start = from ?? prefix
+        let startStorage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(start.count, 1), alignment: 1)
+        defer { startStorage.deallocate() }
+        startStorage.copyBytes(from: start)
+        if start.isEmpty {
             rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
         } else {
-            key = MDB_val(mv_size: prefix.count, mv_data: prefixStorage.baseAddress)
+            key = MDB_val(mv_size: start.count, mv_data: startStorage.baseAddress)
             rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
         }
         while rc == 0 {

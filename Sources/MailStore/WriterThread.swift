@@ -20,6 +20,8 @@ final class WriteOp: @unchecked Sendable {
     let finish: (StoreError?) -> Void
     let estimatedBytes: Int
     var failure: StoreError?
+    /// Mailboxes this op changed in its last (committed) attempt.
+    var changedMailboxes: [UInt64] = []
 
     init(estimatedBytes: Int, run: @escaping (Txn) throws(StoreError) -> Void,
          finish: @escaping (StoreError?) -> Void) {
@@ -42,6 +44,7 @@ final class WriterThread: @unchecked Sendable {
     private var lastReaderCheck = Date()
     private var commits = 0          // guarded by `condition`
     private var committedOps = 0     // guarded by `condition`
+    let observers = MailboxChangeObservers()
 
     static let maxBatchOps = 1024
     static let maxBatchBytes = 64 * 1024 * 1024
@@ -147,6 +150,7 @@ final class WriterThread: @unchecked Sendable {
                 committedOps += ops.count
                 condition.unlock()
                 for op in ops { op.finish(op.failure) }
+                observers.notify(ops.flatMap { $0.failure == nil ? $0.changedMailboxes : [] })
                 return
             case .mapFull(let error):
                 // Only a full map can grow; a full disk (ENOSPC/EDQUOT) fails the batch.
@@ -189,14 +193,16 @@ final class WriterThread: @unchecked Sendable {
         defer { env.endWrite() }
         for op in ops {
             op.failure = nil
+            op.changedMailboxes = []
             var child: OpaquePointer?
             var rc = mdb_txn_begin(env.env, parent, 0, &child)
             if rc != 0 || child == nil {
                 mdb_txn_abort(parent)
                 return classify(LMDBEnvironment.error(rc, "cannot begin a nested transaction"))
             }
+            let changeLog = MailboxChangeLog()
             do throws(StoreError) {
-                try op.run(Txn(raw: child!, env: env))
+                try op.run(Txn(raw: child!, env: env, changeLog: changeLog))
             } catch {
                 mdb_txn_abort(child)
                 if isBatchFatal(error) {
@@ -212,6 +218,7 @@ final class WriterThread: @unchecked Sendable {
                 mdb_txn_abort(parent)
                 return classify(error)
             }
+            op.changedMailboxes = changeLog.ids
         }
         let rc = mdb_txn_commit(parent)
         if rc != 0 { return classify(LMDBEnvironment.error(rc, "cannot commit the write transaction")) }
