@@ -142,10 +142,13 @@ public final class GatewayServer: @unchecked Sendable {
         let info = SessionInfo(id: context.makeQueueID(), protocolName: kind.protocolName,
                                listener: kind.rawValue, clientIP: clientIP,
                                clientPort: channel.remoteAddress?.port ?? 0)
-        let handler: ChannelHandler = kind.isPOP3
-            ? pop3Handler(kind: kind, info: info, isLoopback: isLoopback, context: context)
-            : kind.isIMAP ? imapHandler(kind: kind, info: info, isLoopback: isLoopback, context: context)
-            : smtpHandler(kind: kind, info: info, isLoopback: isLoopback, context: context)
+        let handler: ChannelHandler = if kind.isPOP3 {
+            pop3Handler(kind: kind, info: info, isLoopback: isLoopback, context: context)
+        } else if kind.isIMAP {
+            imapHandler(kind: kind, info: info, isLoopback: isLoopback, context: context)
+        } else {
+            smtpHandler(kind: kind, info: info, isLoopback: isLoopback, context: context)
+        }
         do {
             if kind.implicitTLS {
                 guard let tls = context.tls else { return channel.close() }

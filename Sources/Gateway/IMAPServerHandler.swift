@@ -156,7 +156,7 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Moves the session to a pool thread for its store work and back.
     func runOnPool(context: ChannelHandlerContext) {
-        guard var away = session, let account = away.info.authUser ?? user else {
+        guard let away = session, let account = away.info.authUser ?? user else {
             // Store work before login cannot happen; treat it as a broken session.
             context.close(promise: nil)
             return
@@ -171,8 +171,9 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             let writer = PoolWriter(channel: channel, limit: Self.maxBufferedOutput)
             // Writes from here reach the loop before this completion does (both go
             // through its task queue), so replies the loop sends next come after them.
-            let actions = away.perform(store: store, output: { writer.write($0) })
-            return (away, actions)
+            var moved = away
+            let actions = moved.perform(store: store, output: { writer.write($0) })
+            return (moved, actions)
         }.whenComplete { [self] result in
             let context = loopBound.value
             switch result {
@@ -223,7 +224,7 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let token = server.mailboxWatchers.add(mailbox.rawValue) { [self] in
-            eventLoop.execute {
+            eventLoop.execute { [self] in
                 if session != nil, !performing {
                     perform(session!.mailboxChanged(), context: loopBound.value)
                 } else {
