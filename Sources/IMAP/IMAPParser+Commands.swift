@@ -47,8 +47,10 @@ extension IMAPCursor {
             }
             return .authenticate(mechanism: mechanism, initialResponse: initial)
         case "LOGIN":
-            try space(); let user = try astringText()
-            try space(); let password = try astringText()
+            // Lenient like Dovecot: "%" and "*" in an unquoted user name or password
+            // (the service documents logins as user%domain, and imaplib sends them bare).
+            try space(); let user = try loginText()
+            try space(); let password = try loginText()
             return .login(user: user, password: password)
         case "SELECT", "EXAMINE":
             try space()

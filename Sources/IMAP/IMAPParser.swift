@@ -196,6 +196,12 @@ struct IMAPCursor {
 
     mutating func astringText() throws(IMAPError) -> String { String(decoding: try astring(), as: UTF8.self) }
 
+    /// An astring whose atom form may also hold list wildcards ("%", "*").
+    mutating func loginText() throws(IMAPError) -> String {
+        if peek(is: "\"") || peek(is: "{") { return String(decoding: try string(), as: UTF8.self) }
+        return String(decoding: try atomBytes(IMAPGrammar.isListChar), as: UTF8.self)
+    }
+
     mutating func nstring() throws(IMAPError) -> [UInt8]? {
         if keyword("NIL") { return nil }
         return try string()

@@ -25,6 +25,7 @@ import MailCore
         #expect(try cmd("a LOGIN \"fred%example.com\" \"pa ss\\\"w\\\\\"") == .login(user: "fred%example.com", password: "pa ss\"w\\"))
         #expect(try cmd("a LOGIN {4+}\r\nfred {6}\r\nsec re") == .login(user: "fred", password: "sec re"))
         #expect(try cmd("a LOGIN fred \"pässwörd\"") == .login(user: "fred", password: "pässwörd"))
+        #expect(try cmd("a LOGIN webmaster%midominio.com pa*ss") == .login(user: "webmaster%midominio.com", password: "pa*ss"))
         #expect(try cmd("a AUTHENTICATE plain") == .authenticate(mechanism: "PLAIN", initialResponse: nil))
         #expect(try cmd("a AUTHENTICATE PLAIN AGZyZWQAc2VjcmV0") == .authenticate(mechanism: "PLAIN", initialResponse: "AGZyZWQAc2VjcmV0"))
         #expect(try cmd("a AUTHENTICATE PLAIN =") == .authenticate(mechanism: "PLAIN", initialResponse: "="))
