@@ -91,7 +91,7 @@ public final class GatewayServer: @unchecked Sendable {
         scheduleHousekeeping()
         let runner = QueueRunner(context: context, group: group)
         queueRunner = runner
-        context.queueWaker.withLockedValue { $0 = { runner.wake() } }
+        context.queueRunner.withLockedValue { $0 = runner }
         runner.start()
         logger.info("mailgate started", metadata: ["hostname": "\(configuration.hostname)",
                                                    "data_dir": "\(configuration.dataDirectory)",

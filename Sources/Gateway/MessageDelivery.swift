@@ -4,6 +4,7 @@
 // after that write committed.
 import Foundation
 import MailCore
+import Delivery
 import MailStore
 import NIOCore
 import Policy
@@ -17,7 +18,8 @@ struct MessageDelivery: Sendable {
         var local: [LocalDeliveryTarget] = []
         var localAddresses: [String] = []
         var remote: [QueueRecipient] = []
-        var dropped: [(String, Reply)] = []
+        /// Recipients the `deliver` step refused, with their reply and DSN parameters.
+        var dropped: [(address: String, reply: Reply, parameters: [String: String])] = []
         var seen: Set<String> = []
     }
 
@@ -30,14 +32,21 @@ struct MessageDelivery: Sendable {
                 return
             }
             let plan = Self.plan(transaction, context: context)
-            for (address, reply) in plan.dropped {
+            for dropped in plan.dropped {
                 context.logger.info("recipient dropped by deliver policy",
-                                    metadata: ["queue_id": "\(transaction.info.queueID)", "rcpt": "\(address)",
-                                               "reply": "\(reply)"])
+                                    metadata: ["queue_id": "\(transaction.info.queueID)", "rcpt": "\(dropped.address)",
+                                               "reply": "\(dropped.reply)"])
+            }
+            // One answer covers every recipient after DATA. A temporary refusal of any of
+            // them refuses the whole message for now: nothing is stored, the client retries
+            // all of it later (no recipient lost, none delivered twice).
+            if let deferred = plan.dropped.first(where: { $0.reply.isTemporary }) {
+                promise.succeed(.failed(deferred.reply))
+                return
             }
             if plan.local.isEmpty && plan.remote.isEmpty {
-                if plan.dropped.count == transaction.info.recipients.count, let first = plan.dropped.first {
-                    promise.succeed(.failed(first.1))
+                if let rejected = plan.dropped.first {
+                    promise.succeed(.failed(rejected.reply))
                 } else {
                     // Every recipient was discarded on purpose: the sender still gets 250.
                     promise.succeed(.accepted(queueID: transaction.info.queueID))
@@ -57,11 +66,46 @@ struct MessageDelivery: Sendable {
             // One blob for every copy; the queue runner strips the leading Return-Path when relaying.
             let request = DeliveryRequest(message: message, local: plan.local, remote: queueEntry, internalDate: now)
             context.store.deliver(request) { result in
-                promise.succeed(Self.outcome(result, plan: plan, queueID: transaction.info.queueID))
-                if case .success(let delivered) = result, delivered.queued { context.wakeQueueRunner() }
+                let outcome = Self.outcome(result, plan: plan, queueID: transaction.info.queueID)
+                promise.succeed(outcome)
+                guard case .success(let delivered) = result, case .accepted = outcome else { return }
+                if delivered.queued { context.wakeQueueRunner() }
+                // Accepted for some: the others (refused by a policy, or over quota since
+                // RCPT) are told to the sender in a bounce. Not on the writer thread: it
+                // stores the bounce and waits.
+                let failed = Self.failedRecipients(plan: plan, outcomes: delivered.local, now: now)
+                guard !failed.isEmpty, let runner = context.queueRunner.withLockedValue({ $0 }) else { return }
+                context.threadPool.submit { _ in
+                    runner.bounceRejected(failed, sender: transaction.info.mailFrom?.address ?? "",
+                                          queueID: transaction.info.queueID, message: Array(transaction.message),
+                                          envid: transaction.mailParameters["ENVID"], ret: transaction.mailParameters["RET"],
+                                          now: now)
+                }
             }
         }
         return promise.futureResult
+    }
+
+    /// Recipients of an accepted message that did not get it: refused in the `deliver`
+    /// step, or refused by their mailbox at delivery (quota reached since RCPT).
+    static func failedRecipients(plan: Plan, outcomes: [RecipientOutcome], now: Double) -> [DSNRecipient] {
+        var failed = plan.dropped.map { dropped in
+            DSNRecipient(address: dropped.address, notify: dropped.parameters["NOTIFY"], orcpt: dropped.parameters["ORCPT"],
+                         action: .failed, status: dropped.reply.enhanced ?? "5.0.0",
+                         diagnostic: "\(dropped.reply.code) \(dropped.reply.text)", text: dropped.reply.text, lastAttempt: now)
+        }
+        for (index, outcome) in outcomes.enumerated() where index < plan.localAddresses.count {
+            let (status, text): (String, String)
+            switch outcome {
+            case .stored: continue
+            case .overQuota: (status, text) = ("4.2.2", "The recipient's mailbox is full. (#4.2.2)")
+            case .messageExceedsQuota: (status, text) = ("5.2.2", "The message is larger than the recipient's mailbox quota. (#5.2.2)")
+            case .noSuchAccount: (status, text) = ("5.1.1", "Sorry, no mailbox here by that name. (#5.1.1)")
+            }
+            failed.append(DSNRecipient(address: plan.localAddresses[index], action: .failed, status: status,
+                                       text: text, lastAttempt: now))
+        }
+        return failed
     }
 
     static func outcome(_ result: Result<DeliveryResult, StoreError>, plan: Plan, queueID: String) -> DeliveryOutcome {
@@ -86,13 +130,13 @@ struct MessageDelivery: Sendable {
         for (index, recipient) in transaction.info.recipients.enumerated() {
             let isLocal = context.store.domainExists(recipient.domain)
             let result = context.policy.run(.deliver(transaction.info, recipient: recipient, local: isLocal))
+            let parameters = index < transaction.recipientParameters.count ? transaction.recipientParameters[index] : [:]
             switch result.verdict {
             case .reject(let reply), .deferred(let reply), .disconnect(let reply):
-                plan.dropped.append((recipient.address, reply))
+                plan.dropped.append((recipient.address, reply, parameters))
                 continue
             case .next, .accept: break
             }
-            let parameters = index < transaction.recipientParameters.count ? transaction.recipientParameters[index] : [:]
             switch result.delivery {
             case .discard:
                 continue
@@ -105,7 +149,8 @@ struct MessageDelivery: Sendable {
                     // A policy naming a route that is not configured is a policy error: temporary.
                     context.logger.error("deliver hook picked an unknown route", metadata: [
                         "route": "\(name)", "rcpt": "\(recipient.address)"])
-                    plan.dropped.append((recipient.address, Reply(451, "4.3.0", "Temporary policy failure, please try again later")))
+                    plan.dropped.append((recipient.address, Reply(451, "4.3.0", "Temporary policy failure, please try again later"),
+                                         parameters))
                     continue
                 }
                 guard plan.seen.insert(recipient.normalized + "\u{0}route\u{0}" + name).inserted else { continue }
@@ -146,6 +191,6 @@ struct MessageDelivery: Sendable {
             route(parsed, folder: folder, parameters: parameters, depth: depth + 1, plan: &plan, store: store)
             return
         }
-        plan.dropped.append((address.address, Reply(550, "5.1.1", "Sorry, no mailbox here by that name. (#5.1.1)")))
+        plan.dropped.append((address.address, Reply(550, "5.1.1", "Sorry, no mailbox here by that name. (#5.1.1)"), parameters))
     }
 }

@@ -449,12 +449,30 @@ final class QueueRunner: Sendable {
                      configuration: GatewayConfiguration, retryUntil: Double) {
         guard !update.failed.isEmpty || !update.relayed.isEmpty || !delayed.isEmpty else { return }
         guard let message = try? context.store.messageBytes(blobID: original.blobID) else { return }
+        let kinds = [(DSNBuilder.Kind.failure, update.failed), (.success, update.relayed), (.delay, delayed)]
+        sendNotices(kinds, entry: update.entry, original: original, message: message, now: now,
+                    configuration: configuration, retryUntil: retryUntil)
+    }
+
+    /// A failure notice for recipients a `deliver` policy rejected (5xx) after the
+    /// message was accepted for the others: the sender got 250, so a bounce tells them.
+    /// Blocks on the store: call it from the thread pool.
+    func bounceRejected(_ recipients: [DSNRecipient], sender: String, queueID: String, message: [UInt8],
+                        envid: String?, ret: String?, now: Double) {
+        let entry = QueueEntry(id: queueID, sender: sender, recipients: [], blobID: 0, size: message.count,
+                               created: now, held: false, envid: envid, ret: ret)
+        let configuration = context.configuration
+        sendNotices([(.failure, recipients)], entry: entry, original: entry, message: message, now: now,
+                    configuration: configuration, retryUntil: now)
+    }
+
+    func sendNotices(_ kinds: [(DSNBuilder.Kind, [DSNRecipient])], entry: QueueEntry, original: QueueEntry,
+                     message: [UInt8], now: Double, configuration: GatewayConfiguration, retryUntil: Double) {
         let postmasterDomain = GatewayServer.cachedPostmasterDomain(context)
         let builder = DSNBuilder(hostname: configuration.hostname, postmaster: "postmaster@\(postmasterDomain)")
-        let kinds = [(DSNBuilder.Kind.failure, update.failed), (.success, update.relayed), (.delay, delayed)]
         for (kind, recipients) in kinds where !recipients.isEmpty {
             let id = context.makeQueueID()
-            guard var notice = builder.build(kind, entry: update.entry, message: message, recipients: recipients,
+            guard var notice = builder.build(kind, entry: entry, message: message, recipients: recipients,
                                              now: now, messageID: id,
                                              willRetryUntil: kind == .delay ? retryUntil : nil) else {
                 if kind == .failure {
@@ -472,7 +490,7 @@ final class QueueRunner: Sendable {
                         Self.address(recipient.address).map {
                             QueueEventInfo(queueID: original.id, sender: Self.address(original.sender), recipient: $0,
                                            host: recipient.remoteMTA, status: recipient.status, text: recipient.text,
-                                           attempts: update.entry.recipients.first { $0.address == recipient.address }?.attempts ?? 0)
+                                           attempts: entry.recipients.first { $0.address == recipient.address }?.attempts ?? 0)
                         }
                     })
                 // Only an explicit discard suppresses a notice: a failing policy must not lose bounces.
@@ -502,7 +520,7 @@ final class QueueRunner: Sendable {
         }
         var plan = MessageDelivery.Plan()
         MessageDelivery.route(address, folder: "INBOX", parameters: [:], depth: 0, plan: &plan, store: context.store)
-        for (dropped, reply) in plan.dropped {
+        for (dropped, reply, _) in plan.dropped {
             context.logger.notice("notice dropped", metadata: ["queue_id": "\(original)", "rcpt": "\(dropped)",
                                                                "reason": "\(reply)"])
         }

@@ -25,11 +25,12 @@ public final class ServerContext: Sendable {
     /// The bare `<postmaster>` domain and when it was computed (domains change rarely;
     /// reading them for every connection showed up in profiles).
     let postmasterCache = NIOLockedValueBox<(domain: String, at: Double)?>(nil)
-    /// Set once the queue runner exists: wakes it when SMTP queued something.
-    let queueWaker = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
+    /// Set once the queue runner exists: woken when SMTP queued something, and the one
+    /// that writes delivery notices.
+    let queueRunner = NIOLockedValueBox<QueueRunner?>(nil)
 
     func wakeQueueRunner() {
-        queueWaker.withLockedValue { $0 }?()
+        queueRunner.withLockedValue { $0 }?.wake()
     }
 
     struct State {
