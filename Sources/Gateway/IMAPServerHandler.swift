@@ -277,16 +277,7 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func startTLS(context: ChannelHandlerContext) {
         flush(context: context)
-        guard let tls = server.tls else {
-            context.close(promise: nil)
-            return
-        }
-        do {
-            try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context), position: .first)
-        } catch {
-            context.close(promise: nil)
-            return
-        }
+        guard server.startTLS(on: context) else { return }
         if session != nil { perform(session!.tlsStarted(), context: context) }
     }
 }

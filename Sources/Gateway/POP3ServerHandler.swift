@@ -299,16 +299,7 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func startTLS(context: ChannelHandlerContext) {
         flush(context: context)
-        guard let tls = server.tls else {
-            context.close(promise: nil)
-            return
-        }
-        do {
-            try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context), position: .first)
-        } catch {
-            context.close(promise: nil)
-            return
-        }
+        guard server.startTLS(on: context) else { return }
         perform(session.tlsStarted(), context: context)
     }
 }

@@ -191,17 +191,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func startTLS(context: ChannelHandlerContext) {
         flush(context: context)
-        guard let tls = server.tls else {
-            context.close(promise: nil)
-            return
-        }
-        let handler = NIOSSLServerHandler(context: tls.context)
-        do {
-            try context.pipeline.syncOperations.addHandler(handler, position: .first)
-        } catch {
-            context.close(promise: nil)
-            return
-        }
+        guard server.startTLS(on: context) else { return }
         perform(session.tlsStarted(), context: context)
     }
 

@@ -2,6 +2,7 @@
 // certificate generated into the data dir on first start so STARTTLS works out of
 // the box. Loading happens at start and again on every reload.
 import Foundation
+import NIOCore
 import Crypto
 import NIOSSL
 import SwiftASN1
@@ -78,5 +79,23 @@ public enum TLSSetup {
         _ = rename(keyPath + ".tmp", keyPath)
         _ = rename(certificatePath + ".tmp", certificatePath)
         return (certificatePath, keyPath)
+    }
+}
+
+extension ServerContext {
+    /// STARTTLS/STLS: puts a TLS server handler in front of the connection with the
+    /// current certificate. False (and the connection closed) when that cannot be done.
+    func startTLS(on context: ChannelHandlerContext) -> Bool {
+        guard let tls else {
+            context.close(promise: nil)
+            return false
+        }
+        do {
+            try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context), position: .first)
+            return true
+        } catch {
+            context.close(promise: nil)
+            return false
+        }
     }
 }

@@ -7,6 +7,7 @@ import shutil
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import time
 
@@ -29,6 +30,14 @@ def free_port():
         if port not in _handed_out_ports:
             _handed_out_ports.add(port)
             return port
+
+
+def insecure_tls():
+    """A client TLS context that accepts the server's self-signed certificate."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def require_tool(name):

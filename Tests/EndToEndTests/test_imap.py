@@ -5,19 +5,13 @@ after an IMAP login, policy hooks, and bad input answered with BAD."""
 import imaplib
 import re
 import socket
-import ssl
 import time
 
 import pytest
 
+from conftest import insecure_tls
+
 from test_pop3_clients import relay_reply
-
-
-def insecure_tls():
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def login(server, user="bob@example.test", password="secret"):

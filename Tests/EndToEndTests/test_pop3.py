@@ -2,19 +2,13 @@
 only after QUIT, stable UIDLs, STLS, POP3S, APOP, locking, LOGIN-DELAY and bad input."""
 import poplib
 import socket
-import ssl
 import time
 
 import pytest
 
+from conftest import insecure_tls
+
 NO_LOGIN_DELAY = "[policy.ratelimit]\npop3_login_interval = 0"
-
-
-def insecure_tls():
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def connect(server, user="bob%example.test", password="secret"):
