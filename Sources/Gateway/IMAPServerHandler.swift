@@ -41,6 +41,9 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     var shutdownWhileAway = false
     var closedWhileAway = false
     var timedOutWhileAway = false
+    /// Bytes read while the session was on the pool (a client pipelining behind a long
+    /// FETCH); fed to it, in order, once it is back.
+    var inputWhileAway: [UInt8] = []
     var info: SessionInfo
 
     init(server: ServerContext, session: IMAPSession, clientIP: String) {
@@ -57,7 +60,12 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
-        guard session?.isClosed == false, let bytes = buffer.readBytes(length: buffer.readableBytes) else { return }
+        guard let bytes = buffer.readBytes(length: buffer.readableBytes) else { return }
+        guard session != nil else {
+            inputWhileAway.append(contentsOf: bytes)
+            return
+        }
+        guard !session!.isClosed else { return }
         perform(session!.receive(bytes), context: context)
     }
 
@@ -163,6 +171,12 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         session = nil
         idleTimer?.cancel()
+        // Input waits in the socket while the session is away (what is already read is
+        // kept in `inputWhileAway`).
+        if !readingPaused {
+            readingPaused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        }
         let channel = context.channel
         let store = StoreIMAPMailbox(account: account, store: server.store,
                                      maxMessageSize: server.configuration.limits.maxMessageSize)
@@ -187,6 +201,11 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 if timedOutWhileAway { timedOutWhileAway = false; actions += session!.timedOut() }
                 if shutdownWhileAway { shutdownWhileAway = false; actions += session!.shutdown() }
                 perform(actions, context: context)
+                if !inputWhileAway.isEmpty, session != nil, !performing {
+                    let input = inputWhileAway
+                    inputWhileAway = []
+                    perform(session!.receive(input), context: context)
+                }
                 if changedWhileAway, session != nil, !performing {
                     changedWhileAway = false
                     perform(session!.mailboxChanged(), context: context)

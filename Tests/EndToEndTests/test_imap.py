@@ -274,3 +274,27 @@ def test_bad_input_gets_bad_and_the_session_goes_on(server):
     s.close()
     # Still serving.
     login(server).logout()
+
+
+def test_commands_pipelined_behind_a_long_fetch_are_answered(server):
+    client = login(server)
+    body = b"From: bob@example.test\r\nSubject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 200
+    for _ in range(30):
+        client.append("INBOX", None, None, body)
+    client.logout()
+    s, reader = raw(server)
+    s.sendall(b"a LOGIN bob@example.test secret\r\nb SELECT INBOX\r\n")
+    until_tagged(reader, b"b")
+    # The FETCH answer (6 MB) is far more than the socket buffers: the server is still
+    # writing it when the next commands arrive in separate packets.
+    s.sendall(b"c FETCH 1:* BODY.PEEK[]\r\n")
+    time.sleep(0.3)
+    s.sendall(b"d NOOP\r\n")
+    time.sleep(0.1)
+    s.sendall(b"e UID SEARCH ALL\r\n")
+    lines = until_tagged(reader, b"c")
+    assert lines[-1].startswith(b"c OK")
+    assert until_tagged(reader, b"d")[-1].startswith(b"d OK")
+    answer = until_tagged(reader, b"e")
+    assert answer[-1].startswith(b"e OK") and answer[0].startswith(b"* SEARCH 1 2 3")
+    s.close()
