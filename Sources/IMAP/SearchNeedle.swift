@@ -28,17 +28,23 @@ struct SearchNeedle: Sendable {
     var isEmpty: Bool { bytes.isEmpty }
 
     /// Whether the needle occurs in `text`, which must already be folded with `fold`.
-    func occurs(in text: some Collection<UInt8>) -> Bool {
+    func occurs(in text: [UInt8]) -> Bool {
         guard !bytes.isEmpty else { return true }
-        var matched = 0
-        for byte in text {
-            while matched > 0 && byte != bytes[matched] { matched = fallback[matched - 1] }
-            if byte == bytes[matched] {
-                matched += 1
-                if matched == bytes.count { return true }
+        return text.withUnsafeBufferPointer { text in
+            bytes.withUnsafeBufferPointer { needle in
+                fallback.withUnsafeBufferPointer { fallback in
+                    var matched = 0
+                    for byte in text {
+                        while matched > 0 && byte != needle[matched] { matched = fallback[matched - 1] }
+                        if byte == needle[matched] {
+                            matched += 1
+                            if matched == needle.count { return true }
+                        }
+                    }
+                    return false
+                }
             }
         }
-        return false
     }
 
     /// Case-folded UTF-8 of `text`. Final sigma is made σ, as simple case folding
