@@ -16,8 +16,9 @@ extension IMAPSession {
         let evaluator = SearchEvaluator(mailbox: mailbox, saved: savedSearch, zoneMinutes: configuration.zoneMinutes,
                                         now: configuration.clock(),
                                         load: { record in try? store.withMessageBytes(record.handle) { Array($0) } })
+        let key = PreparedSearchKey(command.key)
         var matched: [Int] = []
-        for index in mailbox.messages.indices where evaluator.matches(command.key, at: index) { matched.append(index) }
+        for index in mailbox.messages.indices where evaluator.matches(key, at: index) { matched.append(index) }
         let numbers = matched.map { uid ? mailbox.messages[$0].uid : UInt32($0 + 1) }
         let highest = usesModSeq ? matched.map { mailbox.messages[$0].modSeq }.max() : nil
         let verb = uid ? "UID SEARCH" : "SEARCH"

@@ -1,7 +1,9 @@
 // Evaluates a SEARCH program (RFC 3501 §6.4.4, RFC 9051 §6.4.4) against one message of
 // the selected mailbox. Keys on flags, sizes, dates, UIDs and numbers use the session's
-// record; header/body/text keys parse the message (once, lazily) and match
-// case-insensitively (ASCII folding; other bytes exactly) on the stored bytes.
+// record; header/body/text keys read the message (once per message, lazily, shared by
+// all keys) and match case-insensitively on its decoded text (`SearchableText`:
+// RFC 2047 headers, transfer encodings and charsets undone, attachments skipped).
+// Run a command's key through `PreparedSearchKey` once, then over every message.
 
 struct SearchEvaluator {
     let mailbox: SelectedMailbox
@@ -32,31 +34,39 @@ struct SearchEvaluator {
         }
     }
 
-    func matches(_ key: SearchKey, at index: Int) -> Bool {
-        var structure: MessageStructure??
-        return evaluate(key, index, &structure)
+    func matches(_ key: SearchKey, at index: Int) -> Bool { matches(PreparedSearchKey(key), at: index) }
+
+    func matches(_ key: PreparedSearchKey, at index: Int) -> Bool {
+        var content: SearchableText??
+        return evaluate(key, index, &content)
     }
 
-    private func evaluate(_ key: SearchKey, _ index: Int, _ cache: inout MessageStructure??) -> Bool {
-        let record = mailbox.messages[index]
-        func flag(_ name: String) -> Bool { SelectedMailbox.contains(record.flags, name) }
-        func message() -> MessageStructure? {
+    private func evaluate(_ key: PreparedSearchKey, _ index: Int, _ cache: inout SearchableText??) -> Bool {
+        func content() -> SearchableText? {
             if let cached = cache { return cached }
-            let parsed = load(record).map { MessageStructure($0) }
+            let parsed = load(mailbox.messages[index]).map { SearchableText(MessageStructure($0)) }
             cache = .some(parsed)
             return parsed
         }
-        func internalDay() -> IMAPDate { Self.day(of: record.internalDate, zoneMinutes: zoneMinutes) }
-        func headerContains(_ name: String, _ text: String) -> Bool {
-            guard let message = message() else { return false }
-            let needle = Array(text.utf8)
-            return message.root.header.fields.contains { field in
-                field.name.caseInsensitiveEquals(name)
-                    && (needle.isEmpty || Self.contains(Array(MIMEHeader.unfolded(message.bytes, field.valueRange).utf8), needle))
-            }
+        switch key {
+        case .plain(let plain): return evaluate(plain, index, content)
+        case .header(let name, let needle): return content()?.header(name, contains: needle) ?? false
+        case .body(let needle): return content()?.body(contains: needle) ?? false
+        case .text(let needle): return content()?.text(contains: needle) ?? false
+        case .not(let inner): return !evaluate(inner, index, &cache)
+        case .or(let a, let b): return evaluate(a, index, &cache) || evaluate(b, index, &cache)
+        case .and(let keys): return keys.allSatisfy { evaluate($0, index, &cache) }
         }
+    }
+
+    /// Keys that carry no search string.
+    private func evaluate(_ key: SearchKey, _ index: Int, _ content: () -> SearchableText?) -> Bool {
+        let record = mailbox.messages[index]
+        func flag(_ name: String) -> Bool { SelectedMailbox.contains(record.flags, name) }
+        func internalDay() -> IMAPDate { Self.day(of: record.internalDate, zoneMinutes: zoneMinutes) }
         func sentDay() -> IMAPDate? {
-            guard let message = message(), let value = message.root.header.value("Date", in: message.bytes) else { return nil }
+            guard let message = content()?.message,
+                  let value = message.root.header.value("Date", in: message.bytes) else { return nil }
             return Self.parseDateHeader(value)
         }
         switch key {
@@ -76,18 +86,6 @@ struct SearchEvaluator {
         case .old: return true
         case .keyword(let name): return flag(name)
         case .unkeyword(let name): return !flag(name)
-        case .bcc(let text): return headerContains("Bcc", text)
-        case .cc(let text): return headerContains("Cc", text)
-        case .from(let text): return headerContains("From", text)
-        case .to(let text): return headerContains("To", text)
-        case .subject(let text): return headerContains("Subject", text)
-        case .header(let name, let text): return headerContains(name, text)
-        case .body(let text):
-            guard let message = message() else { return false }
-            return Self.contains(message.bytes[message.root.bodyRange], Array(text.utf8))
-        case .text(let text):
-            guard let message = message() else { return false }
-            return Self.contains(message.bytes[...], Array(text.utf8))
         case .before(let date): return internalDay().daysSinceEpoch < date.daysSinceEpoch
         case .on(let date): return internalDay() == date
         case .since(let date): return internalDay().daysSinceEpoch >= date.daysSinceEpoch
@@ -102,9 +100,9 @@ struct SearchEvaluator {
         case .sequence(let set):
             if case .lastResult = set { return saved.contains(record.uid) }
             return set.contains(UInt32(index + 1), star: UInt32(mailbox.count))
-        case .not(let inner): return !evaluate(inner, index, &cache)
-        case .or(let a, let b): return evaluate(a, index, &cache) || evaluate(b, index, &cache)
-        case .and(let keys): return keys.allSatisfy { evaluate($0, index, &cache) }
+        case .bcc, .cc, .from, .to, .subject, .header, .body, .text, .not, .or, .and:
+            // PreparedSearchKey never leaves these in `.plain`.
+            preconditionFailure("string or compound key evaluated as plain")
         case .modSeq(let value, _, _): return record.modSeq >= value
         case .older(let seconds): return record.internalDate <= now - Double(seconds)
         case .younger(let seconds): return record.internalDate >= now - Double(seconds)
@@ -128,26 +126,4 @@ struct SearchEvaluator {
         guard IMAPDate.isValid(year: year, month: month + 1, day: day) else { return nil }
         return IMAPDate(year: year, month: month + 1, day: day)
     }
-
-    /// Case-insensitive (ASCII) substring search over bytes.
-    static func contains(_ haystack: some Collection<UInt8>, _ needle: [UInt8]) -> Bool {
-        guard !needle.isEmpty else { return true }
-        let folded = needle.map(fold)
-        let hay = Array(haystack)
-        guard hay.count >= folded.count else { return false }
-        let first = folded[0]
-        var i = 0
-        let last = hay.count - folded.count
-        while i <= last {
-            if fold(hay[i]) == first {
-                var j = 1
-                while j < folded.count && fold(hay[i + j]) == folded[j] { j += 1 }
-                if j == folded.count { return true }
-            }
-            i += 1
-        }
-        return false
-    }
-
-    static func fold(_ byte: UInt8) -> UInt8 { byte >= 65 && byte <= 90 ? byte | 0x20 : byte }
 }

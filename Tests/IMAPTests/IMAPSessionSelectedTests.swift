@@ -132,6 +132,16 @@ import MailCore
         #expect(h.send("j SEARCH TEXT THIRD") == "* SEARCH 3\r\nj OK SEARCH completed\r\n")
     }
 
+    @Test func searchDecodesEncodedWordsAndCharsets() {
+        let store = threeMessages()
+        store.deliver("Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\nU2Now7ZuZQ==\r\n")
+        let h = IMAPSessionHarness.selected(store: store)
+        #expect(h.send("a SEARCH CHARSET UTF-8 SUBJECT {7+}\r\nGrüße") == "* SEARCH 4\r\na OK SEARCH completed\r\n")
+        #expect(h.send("b UID SEARCH CHARSET utf-8 BODY {7+}\r\nSCHÖNE") == "* SEARCH 4\r\nb OK UID SEARCH completed\r\n")
+        #expect(h.send("c SEARCH RETURN (COUNT) CHARSET ISO-8859-1 BODY x") == "c NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset\r\n")
+        #expect(h.send("d SEARCH CHARSET US-ASCII SUBJECT gr") == "* SEARCH 4\r\nd OK SEARCH completed\r\n")
+    }
+
     @Test func esearchAndSave() {
         let h = IMAPSessionHarness.selected(store: threeMessages())
         #expect(h.send("a UID SEARCH RETURN (MIN MAX COUNT ALL) ALL") ==
