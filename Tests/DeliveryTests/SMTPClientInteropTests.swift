@@ -6,7 +6,7 @@ import Testing
 @testable import Delivery
 
 final class SMTPSink {
-    let process = Process()
+    let process: Process
     let port: Int
     let dumpDirectory: String
 
@@ -14,24 +14,35 @@ final class SMTPSink {
         ["/usr/sbin/smtp-sink", "/usr/bin/smtp-sink"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
+    /// smtp-sink on a free loopback port (another port is tried when it exits at once).
     init?(options: [String] = []) {
         guard let binary = Self.binary else { return nil }
-        port = Int.random(in: 30000...60000)
         dumpDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("sink-\(UUID().uuidString)").path
         try? FileManager.default.createDirectory(atPath: dumpDirectory, withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o777])
-        process.executableURL = URL(fileURLWithPath: binary)
-        var arguments = options + ["-d", dumpDirectory + "/msg."]
-        if getuid() == 0 { arguments += ["-u", "nobody"] }
-        process.arguments = arguments + ["127.0.0.1:\(port)", "10"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        for _ in 0..<50 {
-            if let fd = try? BlockingConnection.open(port: port) { close(fd); return }
-            usleep(100_000)
+        for _ in 0..<8 {
+            let candidate = FreePort.loopback()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            var arguments = options + ["-d", dumpDirectory + "/msg."]
+            if getuid() == 0 { arguments += ["-u", "nobody"] }
+            process.arguments = arguments + ["127.0.0.1:\(candidate)", "10"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            do { try process.run() } catch { return nil }
+            for _ in 0..<150 {   // up to ~15 s on a loaded machine
+                if let fd = try? BlockingConnection.open(port: candidate) {
+                    close(fd)
+                    self.process = process
+                    self.port = candidate
+                    return
+                }
+                guard process.isRunning else { break }
+                usleep(100_000)
+            }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
         }
-        stop()
+        try? FileManager.default.removeItem(atPath: dumpDirectory)
         return nil
     }
 

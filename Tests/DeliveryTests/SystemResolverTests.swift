@@ -5,33 +5,45 @@ import Testing
 @testable import Delivery
 
 final class DNSMasq {
-    let process = Process()
+    let process: Process
     let port: Int
 
     static var binary: String? {
         ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq", "/sbin/dnsmasq"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
+    /// A dnsmasq answering `records` on a free loopback port (a port taken by another
+    /// process makes dnsmasq exit at once: then another port is tried).
     init?(records: [String]) {
         guard let binary = Self.binary else { return nil }
-        port = Int.random(in: 30000...60000)
-        process.executableURL = URL(fileURLWithPath: binary)
-        var arguments = ["--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-                         "--listen-address=127.0.0.1", "--bind-interfaces", "--port=\(port)", "--pid-file=",
-                         "--local=/test/"] + records
-        if getuid() == 0 { arguments.append("--user=root") }
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        // Wait until it answers.
-        let resolver = SystemResolver(configuration: .init(nameserver: "127.0.0.1", port: port, timeout: 1, attempts: 1))
-        for _ in 0..<50 {
-            if (try? resolver.addressesBlocking("ready.test")) != nil { return }
-            guard process.isRunning else { return nil }
-            usleep(100_000)
+        for _ in 0..<8 {
+            let candidate = FreePort.loopback(udp: true)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            var arguments = ["--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                             "--listen-address=127.0.0.1", "--bind-interfaces", "--port=\(candidate)", "--pid-file=",
+                             "--local=/test/"] + records
+            if getuid() == 0 { arguments.append("--user=root") }
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            do { try process.run() } catch { return nil }
+            // Wait until it answers.
+            let resolver = SystemResolver(configuration: .init(nameserver: "127.0.0.1", port: candidate, timeout: 1, attempts: 1))
+            for _ in 0..<150 {   // up to ~15 s on a loaded machine
+                if (try? resolver.addressesBlocking("ready.test")) != nil {
+                    self.process = process
+                    self.port = candidate
+                    return
+                }
+                guard process.isRunning else { break }
+                usleep(100_000)
+            }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
         }
-        stop()
         return nil
     }
 
