@@ -16,58 +16,13 @@
 # poplib and nothing else, so the clients' own cost stays the same for both servers.
 import hashlib
 import json
-import multiprocessing
 import os
 import poplib
-import smtplib
 import statistics
 import sys
-import time
 
-DOMAIN = "example.test"
-PASSWORD = "secret"
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def user(index):
-    return f"user{index:02d}@{DOMAIN}"
-
-
-def message(mailbox, number, size):
-    """A plain-text message of about `size` bytes with CRLF lines; a few body lines
-    start with "." so both servers byte-stuff."""
-    header = (f"From: Sender <sender@remote.test>\r\nTo: {user(mailbox)}\r\n"
-              f"Subject: benchmark message {number} for mailbox {mailbox}\r\n"
-              f"Message-ID: <{mailbox}.{number}@bench.example.test>\r\n"
-              f"Date: Mon, 01 Jan 2024 00:00:00 +0000\r\nMIME-Version: 1.0\r\n"
-              f"Content-Type: text/plain; charset=us-ascii\r\n\r\n")
-    lines = []
-    length = len(header)
-    line_number = 0
-    while length < size:
-        line_number += 1
-        prefix = "." if line_number % 40 == 0 else ""
-        line = f"{prefix}{mailbox:02d}-{number:03d}-{line_number:03d} " + \
-            "the quick brown fox jumps over the lazy dog 0123456789 abcdefghij"
-        lines.append(line)
-        length += len(line) + 2
-    return (header + "\r\n".join(lines) + "\r\n").encode()
-
-
-def load(port, users, per_mailbox, size):
-    def deliver(mailboxes):
-        with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
-            for mailbox in mailboxes:
-                for number in range(1, per_mailbox + 1):
-                    smtp.sendmail("sender@remote.test", [user(mailbox)], message(mailbox, number, size))
-    workers = [multiprocessing.Process(target=deliver, args=(range(first, users + 1, 4),))
-               for first in range(1, min(users, 4) + 1)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-        if worker.exitcode != 0:
-            sys.exit("loading over SMTP failed")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import PASSWORD, load, timed_round, user  # noqa: E402
 
 
 def dump(port, users, maildir):
@@ -109,51 +64,9 @@ def retrieve(port, mailbox, digest, start, results):
     results.put((mailbox, count, octets_total, hasher.hexdigest() if hasher else ""))
 
 
-def tree_ticks(pid):
-    """CPU ticks of pid and its live descendants, with their reaped children."""
-    children = {}
-    stats = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as file:
-                fields = file.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # fields[0] is the state (field 3): ppid is field 4, utime..cstime fields 14-17.
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        stats[int(entry)] = sum(int(value) for value in fields[11:15])
-    total, pending = 0, [pid]
-    while pending:
-        current = pending.pop()
-        total += stats.get(current, 0)
-        pending.extend(children.get(current, []))
-    return total
-
-
 def run(port, users, server_pid, digest):
-    start = multiprocessing.Event()
-    results = multiprocessing.Queue()
-    clients = [multiprocessing.Process(target=retrieve, args=(port, mailbox, digest, start, results))
-               for mailbox in range(1, users + 1)]
-    for client in clients:
-        client.start()
-    time.sleep(0.5)  # every client imported and waiting
-    server_before = tree_ticks(server_pid)
-    clients_before = os.times()
-    began = time.perf_counter()
-    start.set()
-    rows = [results.get(timeout=600) for _ in clients]
-    elapsed = time.perf_counter() - began
-    for client in clients:
-        client.join()
-        if client.exitcode != 0:
-            sys.exit(f"a client failed (exit {client.exitcode})")
-    clients_after = os.times()
-    server_cpu = (tree_ticks(server_pid) - server_before) / TICKS
-    client_cpu = (clients_after.children_user + clients_after.children_system
-                  - clients_before.children_user - clients_before.children_system)
+    rows, elapsed, client_cpu, server_cpu = timed_round(
+        retrieve, [(port, mailbox, digest) for mailbox in range(1, users + 1)], server_pid)
     rows.sort()
     messages = sum(row[1] for row in rows)
     digests = hashlib.sha256("".join(row[3] for row in rows).encode()).hexdigest()[:16] if digest else ""
