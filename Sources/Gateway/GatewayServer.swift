@@ -54,7 +54,11 @@ public final class GatewayServer: @unchecked Sendable {
         let store: LMDBStore
         do { store = try LMDBStore(directory: configuration.dataDirectory) }
         catch { throw ConfigurationError(key: "data_dir", reason: "cannot open store: \(error)") }
-        let threadPool = NIOThreadPool(numberOfThreads: max(4, configuration.limits.policyVMs + 2))
+        // IMAP store work and SMTP/POP3 deliveries wait on this pool for their group commit
+        // (LMDBStore.write blocks its thread until the fsync): with a handful of threads a
+        // batch holds at most that many writes, and reads queue behind the waiting writes.
+        // Waiting threads cost a stack each and no CPU.
+        let threadPool = NIOThreadPool(numberOfThreads: max(64, configuration.limits.policyVMs + 2))
         threadPool.start()
         let host = StorePolicyHost(store: store, logger: logger)
         let policy: PolicyEngine

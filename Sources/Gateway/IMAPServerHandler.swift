@@ -67,7 +67,19 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         guard !session!.isClosed else { return }
         perform(session!.receive(bytes), context: context)
+        if session?.isMidCommand == true { acknowledgeNow(context: context) }
     }
+
+    /// A client that writes a literal and its final CRLF separately (imaplib's APPEND)
+    /// holds the CRLF back until the literal is acknowledged (Nagle), and Linux delays
+    /// that ACK by up to 40 ms when we have nothing to send: ask for it now.
+    func acknowledgeNow(context: ChannelHandlerContext) {
+        let quickAck = ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: Self.tcpQuickAck))
+        context.channel.setOption(quickAck, value: 1).whenFailure { _ in }
+    }
+
+    /// TCP_QUICKACK (linux/tcp.h).
+    static let tcpQuickAck: Int32 = 12
 
     func channelInactive(context: ChannelHandlerContext) {
         idleTimer?.cancel()

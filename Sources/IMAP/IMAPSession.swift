@@ -71,6 +71,8 @@ public struct IMAPSession: Sendable {
     public var isClosed: Bool { phase == .closed }
     /// True while input is only buffered (an action is outstanding): the driver may stop reading.
     public var isWaiting: Bool { pending != nil }
+    /// A command is partly read: more of it is due from the client.
+    public var isMidCommand: Bool { framer.isMidCommand }
     public var isIdling: Bool { if case .idle = phase { return true }; return false }
     /// The autologout timer to run now.
     public var idleTimeout: Duration {
