@@ -63,7 +63,11 @@ public final class ServerContext: Sendable {
     func makeQueueID() -> String {
         let micros = UInt64(Date().timeIntervalSince1970 * 1_000_000)
         let count = sequence.next() & 0xFFFF
-        return String(micros, radix: 36, uppercase: true) + String(format: "%04X", count)
+        // Four upper-case hex digits by hand: String(format:) was 2.4 % of an SMTP profile.
+        let digits: [UInt8] = Array("0123456789ABCDEF".utf8)
+        let suffix = String(decoding: [digits[Int(count >> 12)], digits[Int((count >> 8) & 0xF)],
+                                       digits[Int((count >> 4) & 0xF)], digits[Int(count & 0xF)]], as: UTF8.self)
+        return String(micros, radix: 36, uppercase: true) + suffix
     }
 }
 

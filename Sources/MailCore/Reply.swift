@@ -22,6 +22,8 @@ public struct Reply: Sendable, Equatable, CustomStringConvertible {
     /// so a Character split on "\n" would leave a CRLF inside a line and let a policy
     /// text (which may echo client input) inject a reply line.
     static func lines(of text: String) -> [String] {
+        // Nearly every reply is one line: no scalar-by-scalar rebuild then.
+        if !text.utf8.contains(where: { $0 == 13 || $0 == 10 }) { return [text] }
         var lines: [String] = []
         var current = String.UnicodeScalarView()
         var afterCR = false

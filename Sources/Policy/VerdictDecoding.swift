@@ -36,7 +36,8 @@ extension LuaVM {
             }
             return .final(.accept, action)
         }
-        let badCode = "\(file): hook \"\(hook.rawValue)\" returned \(kind ?? "?") with an invalid code \(code.map(String.init) ?? "nil")"
+        // Built only when needed: interpolating it for every verdict showed in profiles.
+        var badCode: String { "\(file): hook \"\(hook.rawValue)\" returned \(kind ?? "?") with an invalid code \(code.map(String.init) ?? "nil")" }
 
         switch kind {
         case "next": return .next

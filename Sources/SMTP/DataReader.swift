@@ -51,7 +51,8 @@ public struct DataReader: Sendable {
             index += 1
             switch state {
             case .lineStart:
-                if byte == 0x2E { state = .dot } else { content(byte) }
+                // The stuffing dot is part of the line on the wire (RFC 5321 §4.5.3.1.6).
+                if byte == 0x2E { state = .dot; lineLength = 1 } else { content(byte) }
             case .dot:
                 if byte == 0x0D { state = .dotCarriageReturn } else { content(byte) }
             case .dotCarriageReturn:

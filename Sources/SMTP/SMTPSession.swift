@@ -44,8 +44,19 @@ public struct SMTPSession: Sendable {
         var usesChunking = false
     }
 
-    var phase: Phase = .command
-    var pending: Pending?
+    // The driver reads the flags below after every event; stored (kept in step here)
+    // rather than computed, so reading one does not copy the whole session (profiles
+    // showed three copies per event with computed getters across the module boundary).
+    var phase: Phase = .command {
+        didSet {
+            isClosed = phase == .closed
+            switch phase {
+            case .data, .chunk: isReceivingMessage = true
+            default: isReceivingMessage = false
+            }
+        }
+    }
+    var pending: Pending? { didSet { isWaiting = pending != nil } }
     var buffer: [UInt8] = []
     var readIndex = 0
     var framer: LineFramer
@@ -70,17 +81,12 @@ public struct SMTPSession: Sendable {
         if configuration.kind == .smtps { info.tls = true }
     }
 
-    public var isClosed: Bool { phase == .closed }
+    public private(set) var isClosed = false
     public var isIdle: Bool { pending == nil && transaction == nil && phase == .command }
     /// True while input is only buffered (an action is outstanding): the driver may stop reading.
-    public var isWaiting: Bool { pending != nil }
+    public private(set) var isWaiting = false
     /// True while message content (DATA or BDAT) is being received: the longer timeout applies.
-    public var isReceivingMessage: Bool {
-        switch phase {
-        case .data, .chunk: true
-        default: false
-        }
-    }
+    public private(set) var isReceivingMessage = false
 
     // MARK: events
 

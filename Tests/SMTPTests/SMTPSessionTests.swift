@@ -85,6 +85,20 @@ import Policy
         #expect(harness.take() == "550 5.6.0 Message line longer than 1000 octets (RFC 5321 4.5.3.1.6)\r\n")
     }
 
+    /// The limit counts the line as sent: a stuffing dot is one of its 1000 octets.
+    @Test func aDotStuffedLineCountsItsDot() {
+        func send(_ line: String) -> String {
+            var harness = SessionHarness()
+            harness.start()
+            harness.send("EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n")
+            _ = harness.take()
+            harness.send(line + "\r\n.\r\n")
+            return harness.take()
+        }
+        #expect(send("." + String(repeating: "z", count: 997)).hasPrefix("250"))   // 998 + CRLF
+        #expect(send("." + String(repeating: "z", count: 998)) == "550 5.6.0 Message line longer than 1000 octets (RFC 5321 4.5.3.1.6)\r\n")
+    }
+
     @Test func sequenceErrors() {
         var harness = SessionHarness()
         harness.start()
