@@ -2,8 +2,8 @@
 // protocols read (one way in per fact). Hooks may run on an event loop, so the hot
 // calls never wait for a commit: counter increments are written behind, and a count
 // is the store snapshot plus exactly the increments that snapshot does not hold yet
-// (told apart by LMDB transaction id, so none is counted twice or missed). Whitelist changes, rare
-// and meant to be durable at once, still wait.
+// (told apart by LMDB transaction id, so none is counted twice or missed). Whitelist
+// changes are written behind too, answered from memory until they commit.
 import Foundation
 import Logging
 import MailCore
@@ -17,6 +17,8 @@ final class StorePolicyHost: PolicyHost, @unchecked Sendable {
     let logger: Logger
     /// Counter increments submitted and not yet completed, by key.
     let pendingCounters = NIOLockedValueBox(PendingCounters())
+    /// Whitelist changes submitted and not yet committed, by IP: expiry (0 = removed).
+    let pendingWhitelist = NIOLockedValueBox<[String: (expires: Double, token: UInt64)]>([:])
 
     init(store: LMDBStore, logger: Logger) {
         self.store = store
@@ -29,17 +31,50 @@ final class StorePolicyHost: PolicyHost, @unchecked Sendable {
     func hasCatchAll(_ domain: String) -> Bool { store.catchAll(domain: domain.lowercased()) != nil }
 
     func whitelistContains(_ ip: String) -> Bool {
-        store.whitelistContains(ip: Self.normalizeIP(ip), now: now())
+        let key = Self.normalizeIP(ip)
+        // The newest change not yet committed decides; otherwise the store.
+        if let pending = pendingWhitelist.withLockedValue({ $0[key] }) { return pending.expires > now() }
+        return store.whitelistContains(ip: key, now: now())
     }
 
+    // Written behind like counters: a hook may run on an event loop, and waiting there for
+    // an fsync would stall every connection of that loop. Until the commit the change is
+    // answered from `pendingWhitelist`; a crash before it loses only that login's relay
+    // window (the user logs in again).
     func whitelistAdd(_ ip: String, user: String?, ttlSeconds: Int) {
-        do { try store.whitelistAdd(ip: Self.normalizeIP(ip), user: user, expires: now() + Double(ttlSeconds)) }
-        catch { logger.error("whitelist add failed", metadata: ["ip": "\(ip)", "error": "\(error)"]) }
+        let key = Self.normalizeIP(ip)
+        let expires = now() + Double(ttlSeconds)
+        let token = notePendingWhitelist(key, expires: expires)
+        store.whitelistAdd(ip: key, user: user, expires: expires) { [self] result in
+            finishPendingWhitelist(key, token: token, result, action: "add")
+        }
     }
 
     func whitelistRemove(_ ip: String) {
-        do { try store.whitelistRemove(ip: Self.normalizeIP(ip)) }
-        catch { logger.error("whitelist remove failed", metadata: ["ip": "\(ip)", "error": "\(error)"]) }
+        let key = Self.normalizeIP(ip)
+        let token = notePendingWhitelist(key, expires: 0)
+        store.whitelistRemove(ip: key) { [self] result in
+            finishPendingWhitelist(key, token: token, result, action: "remove")
+        }
+    }
+
+    private func notePendingWhitelist(_ key: String, expires: Double) -> UInt64 {
+        pendingWhitelist.withLockedValue { table in
+            let token = (table[key]?.token ?? 0) &+ 1
+            table[key] = (expires, token)
+            return token
+        }
+    }
+
+    private func finishPendingWhitelist(_ key: String, token: UInt64, _ result: Result<Void, StoreError>, action: String) {
+        // Only the newest change's commit clears the entry: an older one landing later
+        // must not hide a newer change still on its way.
+        pendingWhitelist.withLockedValue { table in
+            if table[key]?.token == token { table[key] = nil }
+        }
+        if case .failure(let error) = result {
+            logger.error("whitelist \(action) failed", metadata: ["ip": "\(key)", "error": "\(error)"])
+        }
     }
 
     func counterIncrement(_ key: String, amount: Int, windowSeconds: Int) -> Int {

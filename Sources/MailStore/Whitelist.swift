@@ -20,6 +20,22 @@ extension LMDBStore {
         }
     }
 
+    /// The same, without blocking: `completion` runs on the writer thread after the commit.
+    public func whitelistAdd(ip: String, user: String?, expires: Double,
+                             completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        let key: [UInt8]
+        do throws(StoreError) { key = try Self.whitelistKey(ip) } catch { return completion(.failure(error)) }
+        let record = WhitelistRecord(expires: expires, user: user).encoded()
+        submit({ txn throws(StoreError) in try txn.put(.whitelist, key, record) }, completion: completion)
+    }
+
+    /// Removes `ip` without blocking (absent is not an error here).
+    public func whitelistRemove(ip: String, completion: @escaping @Sendable (Result<Void, StoreError>) -> Void) {
+        let key: [UInt8]
+        do throws(StoreError) { key = try Self.whitelistKey(ip) } catch { return completion(.failure(error)) }
+        submit({ txn throws(StoreError) in _ = try txn.delete(.whitelist, key) }, completion: completion)
+    }
+
     public func whitelistContains(ip: String, now: Double) -> Bool {
         guard let key = try? Self.whitelistKey(ip) else { return false }
         let expires = try? read { txn throws(StoreError) in

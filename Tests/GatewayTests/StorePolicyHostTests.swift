@@ -25,3 +25,29 @@ import MailStore
         #expect(host.counterGet("conn:192.0.2.1", windowSeconds: 60) == threads * perThread)
     }
 }
+
+@Suite struct StorePolicyHostWhitelistTests {
+    /// Whitelist changes are written behind, yet seen at once and durable soon after.
+    @Test func changesAreSeenAtOnceAndReachTheStore() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mg-wl-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try LMDBStore(directory: directory, durable: true)
+        defer { store.close() }
+        let host = StorePolicyHost(store: store, logger: Logger(label: "test"))
+        for round in 0..<50 {
+            host.whitelistAdd("192.0.2.\(round % 5)", user: "bob@example.test", ttlSeconds: 3600)
+            #expect(host.whitelistContains("192.0.2.\(round % 5)"))
+            host.whitelistRemove("192.0.2.\(round % 5)")
+            #expect(!host.whitelistContains("192.0.2.\(round % 5)"))
+            host.whitelistAdd("192.0.2.\(round % 5)", user: "bob@example.test", ttlSeconds: 3600)
+            #expect(host.whitelistContains("192.0.2.\(round % 5)"))
+        }
+        host.whitelistAdd("2001:db8::1", user: nil, ttlSeconds: 3600)
+        let deadline = Date().addingTimeInterval(5)
+        while host.pendingWhitelist.withLockedValue({ !$0.isEmpty }) && Date() < deadline { usleep(1000) }
+        let now = Date().timeIntervalSince1970
+        #expect((0..<5).allSatisfy { store.whitelistContains(ip: "192.0.2.\($0)", now: now) })
+        #expect(store.whitelistContains(ip: StorePolicyHost.normalizeIP("2001:db8::1"), now: now))
+    }
+}
