@@ -14,7 +14,45 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         self.domain = domain.lowercased()
     }
 
-    public var address: String { "\(localPart)@\(domain)" }
+    /// The address as written on the wire: a local part that is not a dot-atom is quoted
+    /// again (`"a b"@example.com`), so Return-Path, Received and relayed envelopes stay
+    /// well-formed.
+    public var address: String { "\(Self.wireLocalPart(localPart))@\(domain)" }
+
+    static func wireLocalPart(_ local: String) -> String {
+        if isDotAtom(local) { return local }
+        var quoted = "\""
+        for character in local {
+            if character == "\"" || character == "\\" { quoted.append("\\") }
+            quoted.append(character)
+        }
+        return quoted + "\""
+    }
+
+    /// RFC 5321 Dot-string (non-ASCII allowed, as SMTPUTF8 does).
+    static func isDotAtom(_ text: String) -> Bool {
+        var previousWasDot = true   // a leading dot is not allowed
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") {
+                if previousWasDot { return false }
+                previousWasDot = true
+                continue
+            }
+            previousWasDot = false
+            if byte >= 0x80 || isAText(byte) { continue }
+            return false
+        }
+        return !previousWasDot
+    }
+
+    static func isAText(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "!#$%&'*+-/=?^_`{|}~".utf8.contains(byte)
+        }
+    }
     public var description: String { address }
     /// Key for lookups: mailbox names are case-insensitive in mailgate.
     public var normalized: String { "\(localPart.lowercased())@\(domain)" }

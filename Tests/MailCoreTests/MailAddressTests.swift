@@ -14,6 +14,17 @@ import Testing
         #expect(address.localPart == "user@evil.com")
         #expect(address.domain == "local.test")
         #expect(address.hasRoutingCharacters)
+        #expect(address.address == "\"user@evil.com\"@local.test")
+    }
+
+    @Test func addressIsWellFormedOnTheWire() throws {
+        #expect(try MailAddress.parse("John.Doe+tag@Example.COM").address == "John.Doe+tag@example.com")
+        #expect(try MailAddress.parse("\"a b\"@x.test").address == "\"a b\"@x.test")
+        #expect(try MailAddress.parse("\"plain\"@x.test").address == "plain@x.test")
+        #expect(try MailAddress.parse("\"q\\\"uote\"@x.test").address == "\"q\\\"uote\"@x.test")
+        #expect(try MailAddress.parse("\"a..b\"@x.test").address == "\"a..b\"@x.test")
+        #expect(try MailAddress.parse("jörg@x.test", allowUTF8: true).address == "jörg@x.test")
+        #expect(try MailAddress.parse("\"a b\"@x.test").normalized == "a b@x.test")
     }
 
     @Test func percentHackStaysLocal() throws {
