@@ -44,6 +44,8 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Bytes read while the session was on the pool (a client pipelining behind a long
     /// FETCH); fed to it, in order, once it is back.
     var inputWhileAway: [UInt8] = []
+    /// The session's info as of its last turn here, for the `disconnect` hook when the
+    /// connection ends while the session is on the pool.
     var info: SessionInfo
 
     init(server: ServerContext, session: IMAPSession, clientIP: String) {
@@ -181,6 +183,7 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.close(promise: nil)
             return
         }
+        info = away.info
         session = nil
         idleTimer?.cancel()
         // Input waits in the socket while the session is away (what is already read is

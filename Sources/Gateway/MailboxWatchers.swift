@@ -38,5 +38,4 @@ final class MailboxWatchers: Sendable {
         for callback in callbacks { callback() }
     }
 
-    var count: Int { state.withLockedValue { $0.byMailbox.values.reduce(0) { $0 + $1.count } } }
 }

@@ -100,13 +100,15 @@ struct MessageDelivery: Sendable {
             case .stored: continue
             case .overQuota: (status, text) = ("4.2.2", "The recipient's mailbox is full. (#4.2.2)")
             case .messageExceedsQuota: (status, text) = ("5.2.2", "The message is larger than the recipient's mailbox quota. (#5.2.2)")
-            case .noSuchAccount: (status, text) = ("5.1.1", "Sorry, no mailbox here by that name. (#5.1.1)")
+            case .noSuchAccount: (status, text) = ("5.1.1", Self.noMailbox.text)
             }
             failed.append(DSNRecipient(address: plan.localAddresses[index], action: .failed, status: status,
                                        text: text, lastAttempt: now))
         }
         return failed
     }
+
+    static let noMailbox = Reply(550, "5.1.1", "Sorry, no mailbox here by that name. (#5.1.1)")
 
     static func outcome(_ result: Result<DeliveryResult, StoreError>, plan: Plan, queueID: String) -> DeliveryOutcome {
         switch result {
@@ -149,8 +151,7 @@ struct MessageDelivery: Sendable {
                     // A policy naming a route that is not configured is a policy error: temporary.
                     context.logger.error("deliver hook picked an unknown route", metadata: [
                         "route": "\(name)", "rcpt": "\(recipient.address)"])
-                    plan.dropped.append((recipient.address, Reply(451, "4.3.0", "Temporary policy failure, please try again later"),
-                                         parameters))
+                    plan.dropped.append((recipient.address, HookResult.policyFailureReply, parameters))
                     continue
                 }
                 guard plan.seen.insert(recipient.normalized + "\u{0}route\u{0}" + name).inserted else { continue }
@@ -191,6 +192,6 @@ struct MessageDelivery: Sendable {
             route(parsed, folder: folder, parameters: parameters, depth: depth + 1, plan: &plan, store: store)
             return
         }
-        plan.dropped.append((address.address, Reply(550, "5.1.1", "Sorry, no mailbox here by that name. (#5.1.1)"), parameters))
+        plan.dropped.append((address.address, noMailbox, parameters))
     }
 }

@@ -170,6 +170,6 @@ public struct HookResult: Sendable, Equatable {
 
     /// The answer for a policy that failed (Lua error, budget overrun, bad return):
     /// temporary, so nothing is ever accepted or lost by accident.
-    public static let policyFailure = HookResult(
-        verdict: .deferred(Reply(451, "4.3.0", "Temporary policy failure, please try again later")))
+    public static let policyFailure = HookResult(verdict: .deferred(policyFailureReply))
+    public static let policyFailureReply = Reply(451, "4.3.0", "Temporary policy failure, please try again later")
 }
