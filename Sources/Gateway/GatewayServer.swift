@@ -121,7 +121,9 @@ public final class GatewayServer: @unchecked Sendable {
 
     static func initialize(_ channel: Channel, kind: ListenerKind, context: ServerContext) -> EventLoopFuture<Void> {
         let configuration = context.configuration
-        let clientIP = channel.remoteAddress?.ipAddress.map { StorePolicyHost.normalizeIP($0) } ?? "unknown"
+        let remote = channel.remoteAddress
+        let clientAddress = remote.flatMap(peerAddress)
+        let clientIP = clientAddress?.description ?? "unknown"
         let admitted = context.connections.withLockedValue {
             $0.admit(ip: clientIP, channel: channel, limits: configuration.limits)
         }
@@ -142,10 +144,10 @@ public final class GatewayServer: @unchecked Sendable {
         channel.closeFuture.whenComplete { _ in
             context.connections.withLockedValue { $0.release(ip: clientIP, channel: channel) }
         }
-        let isLoopback = IPAddress(clientIP).map { IPNetwork.anyContains(loopbackNetworks, $0) } ?? false
+        let isLoopback = clientAddress.map { IPNetwork.anyContains(loopbackNetworks, $0) } ?? false
         let info = SessionInfo(id: context.makeQueueID(), protocolName: kind.protocolName,
                                listener: kind.rawValue, clientIP: clientIP,
-                               clientPort: channel.remoteAddress?.port ?? 0)
+                               clientPort: remote?.port ?? 0)
         let handler: ChannelHandler = if kind.isPOP3 {
             pop3Handler(kind: kind, info: info, isLoopback: isLoopback, context: context)
         } else if kind.isIMAP {
@@ -234,6 +236,19 @@ public final class GatewayServer: @unchecked Sendable {
             return String(host[host.index(after: dot)...])
         }
         return (try? store.domains().first) ?? host
+    }
+
+    /// The peer's IP from the socket address bytes (no text round trip per connection).
+    static func peerAddress(_ address: SocketAddress) -> IPAddress? {
+        switch address {
+        case .v4(let v4):
+            let raw = v4.address.sin_addr.s_addr  // network order in memory
+            return withUnsafeBytes(of: raw) { IPAddress(socketBytes: Array($0)) }
+        case .v6(let v6):
+            return withUnsafeBytes(of: v6.address.sin6_addr) { IPAddress(socketBytes: Array($0)) }
+        case .unixDomainSocket:
+            return nil
+        }
     }
 
     static let loopbackNetworks = [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!]

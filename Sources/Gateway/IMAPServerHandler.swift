@@ -120,9 +120,9 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             next += 1
             switch action {
             case .send(let bytes):
-                var buffer = output ?? context.channel.allocator.buffer(capacity: max(bytes.count, 256))
-                buffer.writeBytes(bytes)
-                output = buffer
+                // In place: a copy out of `output` would share the storage and copy it.
+                if output == nil { output = context.channel.allocator.buffer(capacity: max(bytes.count, 256)) }
+                output!.writeBytes(bytes)
             case .runHook(let call):
                 let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
                 PolicyRunner(context: server).run(call, on: context.eventLoop).whenComplete { [self] result in

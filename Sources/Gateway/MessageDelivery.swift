@@ -23,67 +23,81 @@ struct MessageDelivery: Sendable {
         var seen: Set<String> = []
     }
 
+    /// Plans on the event loop when no policy has a `deliver` hook (planning then only
+    /// reads the store, which never waits on the disk, and the thread hop cost more than
+    /// the planning); with a `deliver` hook, on the thread pool, since Lua may wait for a VM.
     func deliver(_ transaction: SMTPTransaction, on eventLoop: EventLoop) -> EventLoopFuture<DeliveryOutcome> {
         let context = self.context
         let promise = eventLoop.makePromise(of: DeliveryOutcome.self)
+        guard context.policy.handles(.deliver) else {
+            Self.deliver(transaction, context: context, promise: promise)
+            return promise.futureResult
+        }
         context.threadPool.submit { state in
             guard case .active = state else {
                 promise.succeed(.failed(Reply(421, "4.3.2", "Service shutting down")))
                 return
             }
-            let plan = Self.plan(transaction, context: context)
-            for dropped in plan.dropped {
-                context.logger.info("recipient dropped by deliver policy",
-                                    metadata: ["queue_id": "\(transaction.info.queueID)", "rcpt": "\(dropped.address)",
-                                               "reply": "\(dropped.reply)"])
-            }
-            // One answer covers every recipient after DATA. A temporary refusal of any of
-            // them refuses the whole message for now: nothing is stored, the client retries
-            // all of it later (no recipient lost, none delivered twice).
-            if let deferred = plan.dropped.first(where: { $0.reply.isTemporary }) {
-                promise.succeed(.failed(deferred.reply))
-                return
-            }
-            if plan.local.isEmpty && plan.remote.isEmpty {
-                if let rejected = plan.dropped.first {
-                    promise.succeed(.failed(rejected.reply))
-                } else {
-                    // Every recipient was discarded on purpose: the sender still gets 250.
-                    promise.succeed(.accepted(queueID: transaction.info.queueID))
-                }
-                return
-            }
-            var message = Array("Return-Path: <\(transaction.info.mailFrom?.address ?? "")>\r\n".utf8)
-            message.append(contentsOf: transaction.message)
-            let now = Date().timeIntervalSince1970
-            var queueEntry: QueueEntry?
-            if !plan.remote.isEmpty {
-                queueEntry = QueueEntry(
-                    id: transaction.info.queueID, sender: transaction.info.mailFrom?.address ?? "",
-                    recipients: plan.remote, blobID: 0, size: transaction.message.count, created: now, held: false,
-                    envid: transaction.mailParameters["ENVID"], ret: transaction.mailParameters["RET"])
-            }
-            // One blob for every copy; the queue runner strips the leading Return-Path when relaying.
-            let request = DeliveryRequest(message: message, local: plan.local, remote: queueEntry, internalDate: now)
-            context.store.deliver(request) { result in
-                let outcome = Self.outcome(result, plan: plan, queueID: transaction.info.queueID)
-                promise.succeed(outcome)
-                guard case .success(let delivered) = result, case .accepted = outcome else { return }
-                if delivered.queued { context.wakeQueueRunner() }
-                // Accepted for some: the others (refused by a policy, or over quota since
-                // RCPT) are told to the sender in a bounce. Not on the writer thread: it
-                // stores the bounce and waits.
-                let failed = Self.failedRecipients(plan: plan, outcomes: delivered.local, now: now)
-                guard !failed.isEmpty, let runner = context.queueRunner.withLockedValue({ $0 }) else { return }
-                context.threadPool.submit { _ in
-                    runner.bounceRejected(failed, sender: transaction.info.mailFrom?.address ?? "",
-                                          queueID: transaction.info.queueID, message: Array(transaction.message),
-                                          envid: transaction.mailParameters["ENVID"], ret: transaction.mailParameters["RET"],
-                                          now: now)
-                }
-            }
+            Self.deliver(transaction, context: context, promise: promise)
         }
         return promise.futureResult
+    }
+
+    /// Plans the delivery, writes it in the next group commit and completes `promise`
+    /// once it is durable.
+    private static func deliver(_ transaction: SMTPTransaction, context: ServerContext,
+                                promise: EventLoopPromise<DeliveryOutcome>) {
+        let plan = Self.plan(transaction, context: context)
+        for dropped in plan.dropped {
+            context.logger.info("recipient dropped by deliver policy",
+                                metadata: ["queue_id": "\(transaction.info.queueID)", "rcpt": "\(dropped.address)",
+                                           "reply": "\(dropped.reply)"])
+        }
+        // One answer covers every recipient after DATA. A temporary refusal of any of
+        // them refuses the whole message for now: nothing is stored, the client retries
+        // all of it later (no recipient lost, none delivered twice).
+        if let deferred = plan.dropped.first(where: { $0.reply.isTemporary }) {
+            promise.succeed(.failed(deferred.reply))
+            return
+        }
+        if plan.local.isEmpty && plan.remote.isEmpty {
+            if let rejected = plan.dropped.first {
+                promise.succeed(.failed(rejected.reply))
+            } else {
+                // Every recipient was discarded on purpose: the sender still gets 250.
+                promise.succeed(.accepted(queueID: transaction.info.queueID))
+            }
+            return
+        }
+        var message = Array("Return-Path: <\(transaction.info.mailFrom?.address ?? "")>\r\n".utf8)
+        message.append(contentsOf: transaction.message)
+        let now = Date().timeIntervalSince1970
+        var queueEntry: QueueEntry?
+        if !plan.remote.isEmpty {
+            queueEntry = QueueEntry(
+                id: transaction.info.queueID, sender: transaction.info.mailFrom?.address ?? "",
+                recipients: plan.remote, blobID: 0, size: transaction.message.count, created: now, held: false,
+                envid: transaction.mailParameters["ENVID"], ret: transaction.mailParameters["RET"])
+        }
+        // One blob for every copy; the queue runner strips the leading Return-Path when relaying.
+        let request = DeliveryRequest(message: message, local: plan.local, remote: queueEntry, internalDate: now)
+        context.store.deliver(request) { result in
+            let outcome = Self.outcome(result, plan: plan, queueID: transaction.info.queueID)
+            promise.succeed(outcome)
+            guard case .success(let delivered) = result, case .accepted = outcome else { return }
+            if delivered.queued { context.wakeQueueRunner() }
+            // Accepted for some: the others (refused by a policy, or over quota since
+            // RCPT) are told to the sender in a bounce. Not on the writer thread: it
+            // stores the bounce and waits.
+            let failed = Self.failedRecipients(plan: plan, outcomes: delivered.local, now: now)
+            guard !failed.isEmpty, let runner = context.queueRunner.withLockedValue({ $0 }) else { return }
+            context.threadPool.submit { _ in
+                runner.bounceRejected(failed, sender: transaction.info.mailFrom?.address ?? "",
+                                      queueID: transaction.info.queueID, message: Array(transaction.message),
+                                      envid: transaction.mailParameters["ENVID"], ret: transaction.mailParameters["RET"],
+                                      now: now)
+            }
+        }
     }
 
     /// Recipients of an accepted message that did not get it: refused in the `deliver`
@@ -175,7 +189,7 @@ struct MessageDelivery: Sendable {
                                               lastError: nil, notify: parameters["NOTIFY"], orcpt: parameters["ORCPT"]))
             return
         }
-        if store.account(key) != nil {
+        if store.account(address) != nil {
             plan.local.append(LocalDeliveryTarget(account: key, folder: folder))
             plan.localAddresses.append(key)
             return

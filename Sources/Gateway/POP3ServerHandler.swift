@@ -154,9 +154,9 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func append(_ reply: POP3Reply, context: ChannelHandlerContext) {
-        var buffer = output ?? context.channel.allocator.buffer(capacity: 256)
-        buffer.writeString(reply.wire)
-        output = buffer
+        // In place: a copy out of `output` would share the storage and copy it.
+        if output == nil { output = context.channel.allocator.buffer(capacity: 256) }
+        output!.writeString(reply.wire)
     }
 
     @discardableResult

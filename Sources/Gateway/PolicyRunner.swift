@@ -13,18 +13,21 @@ struct PolicyRunner: Sendable {
     let context: ServerContext
 
     func run(_ call: HookCall, on eventLoop: EventLoop) -> EventLoopFuture<HookResult> {
+        if let result = runInPlace(call) { return eventLoop.makeSucceededFuture(result) }
         let context = self.context
-        guard context.policy.handles(call.hook) else {
-            // No policy defines this hook: answer on the loop (the quota check only reads
-            // the store) instead of paying two thread hops for a `.next`.
-            return eventLoop.makeSucceededFuture(Self.withServerChecks(call, HookResult(verdict: .next), context: context))
-        }
-        if let result = context.policy.runIfIdle(call) {
-            return eventLoop.makeSucceededFuture(Self.withServerChecks(call, result, context: context))
-        }
         return context.offload(on: eventLoop) {
             Self.withServerChecks(call, context.policy.run(call), context: context)
         }
+    }
+
+    /// The result when it needs no waiting: no policy defines the hook (the quota check
+    /// only reads the store, so no two thread hops for a `.next`), or a VM is idle. Nil
+    /// when every VM is busy: then `run` it.
+    func runInPlace(_ call: HookCall) -> HookResult? {
+        guard context.policy.handles(call.hook) else {
+            return Self.withServerChecks(call, HookResult(verdict: .next), context: context)
+        }
+        return context.policy.runIfIdle(call).map { Self.withServerChecks(call, $0, context: context) }
     }
 
     /// The checks no policy may skip, applied after the chain allowed the step.
@@ -47,7 +50,7 @@ enum RecipientQuota {
     /// 452 4.2.2 when the mailbox is full, 552 5.2.2 when the message alone exceeds the quota.
     static func check(_ recipient: MailAddress, declaredSize: Int?, store: LMDBStore) -> Verdict? {
         guard store.domainExists(recipient.domain) else { return nil }
-        let target = store.account(recipient.normalized)
+        let target = store.account(recipient)
             ?? store.catchAll(domain: recipient.domain).flatMap { store.account($0) }
         guard let account = target else { return nil }
         let size = Int64(declaredSize ?? 0)

@@ -91,12 +91,19 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             next += 1
             switch action {
             case .send(let reply):
-                var buffer = output ?? context.channel.allocator.buffer(capacity: 256)
-                buffer.writeString(reply.wire)
-                output = buffer
+                // Written in place: a copy taken out of `output` would make the buffer's
+                // storage shared and every reply copy it.
+                if output == nil { output = context.channel.allocator.buffer(capacity: 256) }
+                output!.writeString(reply.wire)
             case .runHook(let call):
+                let runner = PolicyRunner(context: server)
+                if let result = runner.runInPlace(call) {
+                    // Answered without waiting: its follow-up joins this queue (no future).
+                    queuedActions.append(contentsOf: session.hookFinished(result))
+                    continue
+                }
                 let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                PolicyRunner(context: server).run(call, on: context.eventLoop).whenComplete { [self] result in
+                runner.run(call, on: context.eventLoop).whenComplete { [self] result in
                     let hookResult = (try? result.get()) ?? .policyFailure
                     perform(session.hookFinished(hookResult), context: loopBound.value)
                 }

@@ -25,10 +25,10 @@ final class StorePolicyHost: PolicyHost, @unchecked Sendable {
         self.logger = logger
     }
 
-    func isLocalDomain(_ domain: String) -> Bool { store.domainExists(domain.lowercased()) }
-    func userExists(_ address: String) -> Bool { store.account(address.lowercased()) != nil }
-    func aliasExists(_ address: String) -> Bool { store.alias(address.lowercased()) != nil }
-    func hasCatchAll(_ domain: String) -> Bool { store.catchAll(domain: domain.lowercased()) != nil }
+    func isLocalDomain(_ domain: String) -> Bool { store.domainExists(domain) }
+    func userExists(_ address: MailAddress) -> Bool { store.account(address) != nil }
+    func aliasExists(_ address: MailAddress) -> Bool { store.alias(address.normalized) != nil }
+    func hasCatchAll(_ domain: String) -> Bool { store.catchAll(domain: domain) != nil }
 
     func whitelistContains(_ ip: String) -> Bool {
         let key = Self.normalizeIP(ip)

@@ -13,6 +13,16 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    /// The address of a socket peer, from its raw bytes (network order); an IPv4-mapped
+    /// IPv6 address is the IPv4 address, as when parsed from text.
+    public init?(socketBytes bytes: [UInt8]) {
+        if bytes.count == 16 && bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
+            self.init(bytes: Array(bytes[12..<16]))
+        } else {
+            self.init(bytes: bytes)
+        }
+    }
+
     public init?(_ text: String) {
         var text = Substring(text)
         if text.hasPrefix("[") && text.hasSuffix("]") { text = text.dropFirst().dropLast() }
@@ -31,15 +41,29 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Dotted quad: four decimal parts of 1–3 digits, each at most 255 (bytes, no
+    /// Character walk: a policy asks about the client's address several times a message).
     static func parseV4(_ text: Substring) -> [UInt8]? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
         var out: [UInt8] = []
-        for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let value = UInt8(part) else { return nil }
-            out.append(value)
+        out.reserveCapacity(4)
+        var value = 0
+        var digits = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, out.count < 3 else { return nil }
+                out.append(UInt8(value))
+                value = 0
+                digits = 0
+            } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                digits += 1
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                guard digits <= 3, value <= 255 else { return nil }
+            } else {
+                return nil
+            }
         }
+        guard digits > 0, out.count == 3 else { return nil }
+        out.append(UInt8(value))
         return out
     }
 

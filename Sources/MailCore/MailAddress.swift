@@ -55,11 +55,20 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
     }
     public var description: String { address }
     /// Key for lookups: mailbox names are case-insensitive in mailgate.
-    public var normalized: String { "\(localPart.lowercased())@\(domain)" }
-    public var isDomainLiteral: Bool { domain.hasPrefix("[") }
+    public var normalized: String {
+        let needsFolding = localPart.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") || $0 >= 0x80 }
+        var key = needsFolding ? localPart.lowercased() : localPart
+        key.reserveCapacity(key.utf8.count + 1 + domain.utf8.count)
+        key += "@"
+        key += domain
+        return key
+    }
+    public var isDomainLiteral: Bool { domain.utf8.first == UInt8(ascii: "[") }
     /// True when the local part was quoted or holds characters used by relay tricks.
     public var hasRoutingCharacters: Bool {
-        localPart.contains { $0 == "%" || $0 == "!" || $0 == "@" || $0 == "\"" }
+        localPart.utf8.contains {
+            $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "!") || $0 == UInt8(ascii: "@") || $0 == UInt8(ascii: "\"")
+        }
     }
 
     public enum ParseError: Error, Equatable, Sendable {
@@ -175,25 +184,37 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
             return String(text).lowercased()
         }
         // A trailing dot ("example.com.") is refused rather than silently stripped:
-        // it is a classic way to make a local domain compare unequal.
-        let labels = text.split(separator: ".", omittingEmptySubsequences: false)
-        for label in labels {
-            let bytes = label.utf8
-            guard let first = bytes.first, let last = bytes.last, bytes.count <= 63,
-                  first != UInt8(ascii: "-"), last != UInt8(ascii: "-") else { throw .badDomain }
-            for byte in bytes {
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                     UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"):
-                    continue
-                case 0x80...:
-                    if !allowUTF8 { throw .badDomain }
-                default:
-                    throw .badDomain
-                }
+        // it is a classic way to make a local domain compare unequal. One pass over the
+        // bytes (this runs several times per message): labels of 1–63 letters, digits
+        // and inner hyphens.
+        var labelLength = 0
+        var previous: UInt8 = UInt8(ascii: ".")
+        var hasUpperCase = false
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "."):
+                guard labelLength > 0, previous != UInt8(ascii: "-") else { throw .badDomain }
+                labelLength = 0
+            case UInt8(ascii: "-"):
+                guard labelLength > 0 else { throw .badDomain }
+                labelLength += 1
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                labelLength += 1
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                hasUpperCase = true
+                labelLength += 1
+            case 0x80...:
+                if !allowUTF8 { throw .badDomain }
+                hasUpperCase = true  // let lowercased() fold non-ASCII letters too
+                labelLength += 1
+            default:
+                throw .badDomain
             }
+            guard labelLength <= 63 else { throw .badDomain }
+            previous = byte
         }
-        return String(text).lowercased()
+        guard labelLength > 0, previous != UInt8(ascii: "-") else { throw .badDomain }
+        return hasUpperCase ? String(text).lowercased() : String(text)
     }
 }
 

@@ -4,6 +4,7 @@
 // to date by delivery and message removal in the same transaction.
 
 import Foundation
+import MailCore
 
 extension LMDBStore {
     public func addAccount(_ address: String, passwordHash: String?, quota: Int64?,
@@ -36,6 +37,16 @@ extension LMDBStore {
         guard let address = try? Self.normalizeAddress(address) else { return nil }
         return try? read { txn throws(StoreError) in
             try txn.accountRecord(address)?.account(address: address)
+        }
+    }
+
+    /// The account of an address already parsed (the hot paths hold one: no second
+    /// parse). A quoted local part or routing characters never name an account.
+    public func account(_ address: MailAddress) -> Account? {
+        guard !address.isDomainLiteral, !address.hasRoutingCharacters else { return nil }
+        let key = address.normalized
+        return try? read { txn throws(StoreError) in
+            try txn.accountRecord(key)?.account(address: key)
         }
     }
 

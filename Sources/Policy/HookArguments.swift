@@ -3,6 +3,10 @@
 //   session  {id, protocol, listener, client_ip, client_port, helo, auth_user, tls}
 //   tx       {session, queue_id, mail_from, recipients, size, headers} + tx:header, tx:add_header
 //   address  {address, local_part, domain} (tostring gives the address)
+// A transaction carries queue_id and size; its session, mail_from, recipients and
+// headers are built on first use (most policies read one field or none: building all of
+// them for every policy was most of a hook call's cost), and only during the hook call
+// that received it (the table keeps that call's serial under a private key).
 import CLua
 import CLuaShim
 import MailCore
@@ -27,18 +31,18 @@ extension LuaVM {
             stack.push(success); stack.setField(-2, "success")
             return 2
         case .mailFrom(let transaction, let sender):
-            pushTransaction(transaction, mailFrom: sender)
+            pushTransaction(transaction)
             pushAddress(sender)
             return 2
         case .rcpt(let transaction, let recipient):
-            pushTransaction(transaction, mailFrom: transaction.mailFrom)
+            pushTransaction(transaction)
             pushAddress(recipient)
             return 2
         case .data(let transaction):
-            pushTransaction(transaction, mailFrom: transaction.mailFrom)
+            pushTransaction(transaction)
             return 1
         case .deliver(let transaction, let recipient, let isLocal):
-            pushTransaction(transaction, mailFrom: transaction.mailFrom)
+            pushTransaction(transaction)
             pushAddress(recipient)
             stack.newTable(fieldCount: 1)
             stack.push(isLocal); stack.setField(-2, "local")
@@ -91,29 +95,56 @@ extension LuaVM {
         stack.push(session.tls); stack.setField(-2, "tls")
     }
 
-    func pushTransaction(_ transaction: TransactionInfo, mailFrom: MailAddress?) {
+    func pushTransaction(_ transaction: TransactionInfo) {
         let stack = self.stack
-        stack.newTable(fieldCount: 6)
-        pushSession(transaction.session); stack.setField(-2, "session")
+        stack.newTable(fieldCount: 5)
         stack.push(transaction.queueID); stack.setField(-2, "queue_id")
-        if let mailFrom { pushAddress(mailFrom); stack.setField(-2, "mail_from") }
-        stack.newTable(arrayCount: transaction.recipients.count)
-        for (offset, recipient) in transaction.recipients.enumerated() {
-            pushAddress(recipient)
-            stack.setIndex(-2, offset + 1)
-        }
-        stack.setField(-2, "recipients")
         if let size = transaction.size { stack.push(size); stack.setField(-2, "size") }
-        stack.newTable(arrayCount: transaction.headers.count)
-        for (offset, field) in transaction.headers.enumerated() {
-            stack.newTable(fieldCount: 2)
-            stack.push(field.name); stack.setField(-2, "name")
-            stack.push(field.value); stack.setField(-2, "value")
-            stack.setIndex(-2, offset + 1)
-        }
-        stack.setField(-2, "headers")
+        stack.pushRef(refs.txCallKey)
+        stack.push(callSerial)
+        lua_rawset(state, -3)
         stack.pushRef(refs.txMetatable)
         stack.setMetatable(-2)
+    }
+
+    /// The transaction of the call in progress, and the sender its `mail_from` shows
+    /// (in the `mail_from` hook the sender is not part of the transaction yet).
+    var activeTransaction: (TransactionInfo, MailAddress?)? {
+        switch activeCall {
+        case .mailFrom(let transaction, let sender): (transaction, sender)
+        case .rcpt(let transaction, _), .data(let transaction), .deliver(let transaction, _, _):
+            (transaction, transaction.mailFrom)
+        default: nil
+        }
+    }
+
+    /// Pushes the lazily built field `key` of a transaction; false (nothing pushed) for
+    /// any other key.
+    func pushTransactionField(_ key: String, of transaction: TransactionInfo, mailFrom: MailAddress?) -> Bool {
+        let stack = self.stack
+        switch key {
+        case "session":
+            pushSession(transaction.session)
+        case "mail_from":
+            pushAddress(mailFrom)
+        case "recipients":
+            stack.newTable(arrayCount: transaction.recipients.count)
+            for (offset, recipient) in transaction.recipients.enumerated() {
+                pushAddress(recipient)
+                stack.setIndex(-2, offset + 1)
+            }
+        case "headers":
+            stack.newTable(arrayCount: transaction.headers.count)
+            for (offset, field) in transaction.headers.enumerated() {
+                stack.newTable(fieldCount: 2)
+                stack.push(field.name); stack.setField(-2, "name")
+                stack.push(field.value); stack.setField(-2, "value")
+                stack.setIndex(-2, offset + 1)
+            }
+        default:
+            return false
+        }
+        return true
     }
 
     /// Pushes an address object, or nil for the null path `<>`.

@@ -9,6 +9,7 @@ enum HostFunction: Int32, CaseIterable {
     case inNetworks, parseIP
     case now, list, duration, size, parseAddress
     case addHeader
+    case transactionField
 
     /// The key in the prelude's `host` table.
     var luaName: String {
@@ -31,6 +32,7 @@ enum HostFunction: Int32, CaseIterable {
         case .size: "size"
         case .parseAddress: "parse_address"
         case .addHeader: "add_header"
+        case .transactionField: "tx_field"
         }
     }
 
@@ -55,6 +57,7 @@ enum HostFunction: Int32, CaseIterable {
         case .size: "mailgate.size"
         case .parseAddress: "mailgate.parse_address"
         case .addHeader: "tx:add_header"
+        case .transactionField: "tx"
         }
     }
 }

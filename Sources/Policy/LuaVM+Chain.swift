@@ -17,8 +17,10 @@ extension LuaVM {
         let hook = call.hook
         let ordinal = hook.ordinal
         activeHook = hook
+        activeCall = call
+        callSerial &+= 1
         addedHeaders = []
-        defer { activeHook = nil; activePolicy = "" }
+        defer { activeHook = nil; activeCall = nil; activePolicy = "" }
         for policy in policies {
             guard let function = policy.hooks[ordinal] else { continue }
             activePolicy = policy.name

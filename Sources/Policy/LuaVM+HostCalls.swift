@@ -44,12 +44,12 @@ extension LuaVM {
                 stack.push(false)
                 return 1
             }
-            stack.push(function == .userExists ? host.userExists(address.normalized) : host.aliasExists(address.normalized))
+            stack.push(function == .userExists ? host.userExists(address) : host.aliasExists(address))
             return 1
 
         case .whitelistContains:
             guard let text = call.string(1) else { return call.fail("expected an IP address") }
-            stack.push(IPAddress(text).map { host.whitelistContains($0.description) } ?? false)
+            stack.push(ipAddress(text).map { host.whitelistContains($0.description) } ?? false)
             return 1
 
         case .whitelistAdd:
@@ -93,7 +93,7 @@ extension LuaVM {
                     networks.append(network)
                 }
             }
-            stack.push(IPAddress(text).map { IPNetwork.anyContains(networks, $0) } ?? false)
+            stack.push(ipAddress(text).map { IPNetwork.anyContains(networks, $0) } ?? false)
             return 1
 
         case .parseIP:
@@ -132,6 +132,14 @@ extension LuaVM {
 
         case .addHeader:
             return addHeader(call)
+
+        case .transactionField:
+            guard let serial = stack.integer(at: 1), let key = call.string(2) else { return call.fail("expected (call, field)") }
+            guard serial == callSerial, let (transaction, mailFrom) = activeTransaction else {
+                return call.fail("tx.\(key) can only be read during the hook call that received this transaction")
+            }
+            guard pushTransactionField(key, of: transaction, mailFrom: mailFrom) else { stack.pushNil(); return 1 }
+            return 1
         }
     }
 
@@ -142,6 +150,14 @@ extension LuaVM {
         if networkCache.count >= 1024 { networkCache.removeAll(keepingCapacity: true) }
         networkCache[cidr] = parsed
         return parsed
+    }
+
+    /// The client's address comes up in several calls per hook: the last one parsed is kept.
+    private func ipAddress(_ text: String) -> IPAddress? {
+        if let last = lastParsedIP, last.text == text { return last.ip }
+        let ip = IPAddress(text)
+        lastParsedIP = (text, ip)
+        return ip
     }
 
     private func pushNumber(_ value: Double, _ stack: LuaStack) {

@@ -21,6 +21,8 @@ final class LuaVM: @unchecked Sendable {
         var verdicts: Int32 = 0
         var txMetatable: Int32 = 0
         var addressMetatable: Int32 = 0
+        /// The private key under which a transaction table keeps the serial of its call.
+        var txCallKey: Int32 = 0
     }
 
     let host: any PolicyHost
@@ -32,9 +34,14 @@ final class LuaVM: @unchecked Sendable {
     // The call in progress (read by host functions).
     var activePolicy = ""
     var activeHook: Hook?
+    /// The hook call in progress and its serial: a transaction table builds its
+    /// `session`, `recipients`, `headers` and `mail_from` from it on first use.
+    var activeCall: HookCall?
+    var callSerial = 0
     var loading = false
     var addedHeaders: [HeaderField] = []
     var networkCache: [String: IPNetwork] = [:]
+    var lastParsedIP: (text: String, ip: IPAddress?)?
 
     init(configuration: PolicyConfiguration, host: any PolicyHost, sources: [PolicySource],
          reportUnknownKeys: Bool = false) throws(PolicyLoadError) {
@@ -90,6 +97,7 @@ final class LuaVM: @unchecked Sendable {
         refs.verdicts = reference("verdicts")
         refs.txMetatable = reference("tx_mt")
         refs.addressMetatable = reference("address_mt")
+        refs.txCallKey = reference("tx_call")
     }
 
     // MARK: loading a policy

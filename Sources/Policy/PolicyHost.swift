@@ -6,10 +6,10 @@ public enum PolicyLogLevel: String, Sendable { case debug, info, warning, error 
 
 public protocol PolicyHost: Sendable {
     func isLocalDomain(_ domain: String) -> Bool
-    /// True when `address` (normalized "user@domain") is an account.
-    func userExists(_ address: String) -> Bool
+    /// True when `address` is an account (compared case-insensitively).
+    func userExists(_ address: MailAddress) -> Bool
     /// True when `address` is an alias/forward source.
-    func aliasExists(_ address: String) -> Bool
+    func aliasExists(_ address: MailAddress) -> Bool
     /// True when `domain` has a catch-all mailbox.
     func hasCatchAll(_ domain: String) -> Bool
 

@@ -207,11 +207,11 @@ local function make_env(config)
 end
 
 -- Transactions and addresses ------------------------------------------------------
-local tx_methods = readonly {
+local tx_methods = {  -- private: reached only through tx_mt.__index
   header = function(tx, name)
     if type(name) ~= "string" then raise("tx:header: expected a header name") end
     local wanted = slower(name)
-    local headers = rawget(tx, "headers")
+    local headers = tx.headers
     if type(headers) ~= "table" then return nil end
     for index = 1, #headers do
       local field = headers[index]
@@ -221,10 +221,36 @@ local tx_methods = readonly {
   end,
   add_header = function(_, name, value) return host.add_header(name, value) end,
 }
-local tx_mt = { __index = tx_methods, __metatable = "transaction" }
+-- session, mail_from, recipients and headers are built on first use by the host, for
+-- the hook call whose serial the transaction keeps under the private key `tx_call`.
+local tx_call = {}
+local tx_field = host.tx_field
+local lazy_tx_fields = { session = true, mail_from = true, recipients = true, headers = true }
+local tx_mt = {
+  __index = function(tx, key)
+    local method = tx_methods[key]
+    if method ~= nil then return method end
+    if lazy_tx_fields[key] then
+      local value = tx_field(rawget(tx, tx_call), key)
+      rawset(tx, key, value)
+      return value
+    end
+    return nil
+  end,
+  __pairs = function(tx)
+    for key in next, lazy_tx_fields do local _ = tx[key] end
+    local function step(_, key)
+      local found, value = next(tx, key)
+      if found == tx_call then found, value = next(tx, found) end
+      return found, value
+    end
+    return step, tx, nil
+  end,
+  __metatable = "transaction",
+}
 local address_mt = { __tostring = function(address) return rawget(address, "address") end,
                      __metatable = "address" }
 
-return { make_env = make_env, verdicts = verdicts, tx_mt = tx_mt, address_mt = address_mt }
+return { make_env = make_env, verdicts = verdicts, tx_mt = tx_mt, address_mt = address_mt, tx_call = tx_call }
 """#
 }

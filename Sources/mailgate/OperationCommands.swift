@@ -132,8 +132,8 @@ struct PolicyCommand: ParsableCommand {
 /// Answers host calls during `policy check` (no store, no network): nothing exists.
 struct OfflinePolicyHost: PolicyHost {
     func isLocalDomain(_ domain: String) -> Bool { false }
-    func userExists(_ address: String) -> Bool { false }
-    func aliasExists(_ address: String) -> Bool { false }
+    func userExists(_ address: MailAddress) -> Bool { false }
+    func aliasExists(_ address: MailAddress) -> Bool { false }
     func hasCatchAll(_ domain: String) -> Bool { false }
     func whitelistContains(_ ip: String) -> Bool { false }
     func whitelistAdd(_ ip: String, user: String?, ttlSeconds: Int) {}

@@ -109,3 +109,46 @@ private func describe(_ hook: String, _ signature: String, _ body: String, call:
         n.recipients[1].recipient.address }, "|")
     """, call: .bounce(notice)) == "Q9|failure|nil|postmaster@example.test|true|1|x@remote.example")
 }
+
+@Test func pairsListsEveryTransactionFieldAndNoPrivateKey() throws {
+    let tx = transaction(from: "s@remote.example", recipients: ["a@example.test"], size: 5,
+                         headers: [HeaderField(name: "Subject", value: "Hi")])
+    let text = try describe("data", "tx", """
+      (function()
+        local keys = {}
+        for key, value in pairs(tx) do keys[#keys + 1] = tostring(key) .. "=" .. type(value) end
+        table.sort(keys)
+        return table.concat(keys, ",")
+      end)()
+    """, call: .data(tx))
+    #expect(text == "headers=table,mail_from=table,queue_id=string,recipients=table,session=table,size=number")
+}
+
+@Test func aTransactionKeptPastItsCallCannotReadNewFields() throws {
+    let dir = PolicyDirectory()
+    let host = TestPolicyHost()
+    let engine = try dir.engine("""
+    local kept
+    return {
+      mail_from = function(tx) kept = tx; local _ = tx.session return mailgate.next end,
+      rcpt = function(tx)
+        local session_ip = kept.session.client_ip          -- read during its call: still there
+        local ok, message = pcall(function() return kept.headers end)
+        if ok then return mailgate.accept end
+        return mailgate.reject(550, nil, session_ip .. "|" .. tostring(tx.mail_from) .. "|" .. message:gsub("^.*: ", ""))
+      end,
+    }
+    """, host: host)
+    #expect(engine.run(.mailFrom(transaction(from: nil), sender: address("x@remote.example"))) == HookResult(verdict: .next))
+    let text = engine.run(.rcpt(transaction(from: "x@remote.example"), recipient: address("a@example.test"))).reply?.text
+    #expect(text == "192.0.2.10|x@remote.example|tx.headers can only be read during the hook call that received this transaction")
+}
+
+@Test func aPolicyChangingALazyFieldDoesNotChangeItForTheNext() throws {
+    let dir = PolicyDirectory()
+    dir.write("meddler.lua", "return { data = function(tx) tx.headers = {} tx.mail_from = nil return mailgate.next end }")
+    dir.write("judge.lua", "return { data = function(tx) return mailgate.reject(550, nil, #tx.headers .. ' ' .. tx.mail_from.address) end }")
+    let engine = try PolicyEngine(configuration: dir.configuration(["meddler", "judge"]), host: TestPolicyHost())
+    let tx = transaction(from: "s@remote.example", headers: [HeaderField(name: "Subject", value: "Hi")])
+    #expect(engine.run(.data(tx)).reply?.text == "1 s@remote.example")
+}

@@ -32,8 +32,8 @@ final class TestPolicyHost: PolicyHost, @unchecked Sendable {
     func errors() -> [String] { logs.filter { $0.level == .error }.map(\.message) }
 
     func isLocalDomain(_ domain: String) -> Bool { locked { _localDomains.contains(domain) } }
-    func userExists(_ address: String) -> Bool { locked { _users.contains(address) } }
-    func aliasExists(_ address: String) -> Bool { locked { _aliases.contains(address) } }
+    func userExists(_ address: MailAddress) -> Bool { locked { _users.contains(address.normalized) } }
+    func aliasExists(_ address: MailAddress) -> Bool { locked { _aliases.contains(address.normalized) } }
     func hasCatchAll(_ domain: String) -> Bool { locked { _catchAll.contains(domain) } }
 
     func whitelistContains(_ ip: String) -> Bool {
