@@ -26,8 +26,18 @@ enum Keys {
 
     /// "domain\0local" for an address already normalized ("local@domain").
     static func address(_ address: String) -> [UInt8] {
-        let (local, domain) = split(address)
-        return Array(domain.utf8) + [separator] + Array(local.utf8)
+        let utf8 = address.utf8
+        var key: [UInt8] = []
+        key.reserveCapacity(utf8.count)
+        guard let at = utf8.lastIndex(of: UInt8(ascii: "@")) else {
+            key.append(separator)
+            key.append(contentsOf: utf8)
+            return key
+        }
+        key.append(contentsOf: utf8[utf8.index(after: at)...])
+        key.append(separator)
+        key.append(contentsOf: utf8[..<at])
+        return key
     }
 
     /// Prefix of every address key in `domain`: "domain\0".
@@ -63,7 +73,7 @@ enum Keys {
     }
 
     static func split(_ address: String) -> (local: Substring, domain: Substring) {
-        guard let at = address.lastIndex(of: "@") else { return (address[...], "") }
+        guard let at = address.utf8.lastIndex(of: UInt8(ascii: "@")) else { return (address[...], "") }
         return (address[..<at], address[address.index(after: at)...])
     }
 

@@ -2,6 +2,7 @@
 // end of the message. Only CRLF "." CRLF ends it; a bare CR or LF anywhere marks the
 // message as refused (no SMTP smuggling). Memory is bounded by `maxSize`: past it the
 // bytes are counted and dropped until the end, so the reply can still be 552 in step.
+import Glibc
 
 public struct DataReader: Sendable {
     public enum Problem: Sendable, Equatable {
@@ -33,17 +34,16 @@ public struct DataReader: Sendable {
         let end = buffer.count
         defer { start = index }
         while index < end {
-            if state == .middle {
-                // Inside a line: copy the run up to the next CR or LF in one go.
-                let runEnd = buffer.withUnsafeBufferPointer { bytes in
-                    var position = index
-                    while position < end && bytes[position] != 0x0D && bytes[position] != 0x0A { position += 1 }
-                    return position
-                }
-                if runEnd > index {
-                    appendRun(buffer, from: index, to: runEnd)
-                    lineLength += runEnd - index
-                    index = runEnd
+            if state == .middle || (state == .lineStart && buffer[index] != 0x2E) {
+                // Plain lines (CRLF-terminated, within the length limit, not starting with
+                // a dot) pass through unchanged: copy all of them in one go. Anything else
+                // stops the run and takes the byte-by-byte path below.
+                let run = plainRun(buffer, from: index)
+                if run.end > index {
+                    appendRun(buffer, from: index, to: run.end)
+                    index = run.end
+                    state = run.state
+                    lineLength = run.lineLength
                     continue
                 }
             }
@@ -76,6 +76,38 @@ public struct DataReader: Sendable {
             }
         }
         return false
+    }
+
+    /// How far the plain content starting at `start` (at a line start without a dot, or
+    /// inside a line) goes: to the end of the buffer, or to the first CR that does not end
+    /// a short enough line with CRLF, the first bare LF, or the first line starting with
+    /// a dot. Returns where it ends and the state and line length there.
+    private func plainRun(_ buffer: [UInt8], from start: Int) -> (end: Int, state: State, lineLength: Int) {
+        buffer.withUnsafeBytes { raw in
+            let base = raw.baseAddress!
+            let end = raw.count
+            var position = start
+            var length = lineLength
+            while position < end {
+                let remaining = end - position
+                let cr = memchr(base + position, 0x0D, remaining).map { base.distance(to: UnsafeRawPointer($0)) }
+                let stop = cr ?? end
+                if let found = memchr(base + position, 0x0A, stop - position) {
+                    // A bare LF before the next CR: the slow path flags it.
+                    let lf = base.distance(to: UnsafeRawPointer(found))
+                    return (lf, .middle, length + (lf - position))
+                }
+                guard let cr else { return (end, .middle, length + remaining) }
+                length += cr - position
+                guard cr + 1 < end, raw[cr + 1] == 0x0A, length + 2 <= maxLineLength else {
+                    return (cr, .middle, length)
+                }
+                position = cr + 2
+                length = 0
+                if position < end && raw[position] == 0x2E { return (position, .lineStart, 0) }
+            }
+            return (position, .lineStart, 0)
+        }
     }
 
     /// A byte inside a line (or a bare CR/LF, which is flagged and kept from ending anything).
