@@ -8,16 +8,37 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
     public let localPart: String
     /// Domain, lower-cased; an address literal keeps its brackets: "[192.0.2.1]".
     public let domain: String
+    /// The address as written on the wire: a local part that is not a dot-atom is quoted
+    /// again (`"a b"@example.com`), so Return-Path, Received and relayed envelopes stay
+    /// well-formed. Kept, like `normalized`: both are read many times per message.
+    public let address: String
+    /// Key for lookups: mailbox names are case-insensitive in mailgate.
+    public let normalized: String
 
     public init(localPart: String, domain: String) {
         self.localPart = localPart
-        self.domain = domain.lowercased()
+        self.domain = Self.foldsCase(domain) ? domain.lowercased() : domain
+        self.address = "\(Self.wireLocalPart(localPart))@\(self.domain)"
+        var key = Self.foldsCase(localPart) ? localPart.lowercased() : localPart
+        key.reserveCapacity(key.utf8.count + 1 + self.domain.utf8.count)
+        key += "@"
+        key += self.domain
+        self.normalized = key
     }
 
-    /// The address as written on the wire: a local part that is not a dot-atom is quoted
-    /// again (`"a b"@example.com`), so Return-Path, Received and relayed envelopes stay
-    /// well-formed.
-    public var address: String { "\(Self.wireLocalPart(localPart))@\(domain)" }
+    /// Whether lower-casing could change `text` (an ASCII capital or any non-ASCII byte).
+    static func foldsCase(_ text: String) -> Bool {
+        text.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") || $0 >= 0x80 }
+    }
+
+    public static func == (lhs: MailAddress, rhs: MailAddress) -> Bool {
+        lhs.localPart == rhs.localPart && lhs.domain == rhs.domain
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(localPart)
+        hasher.combine(domain)
+    }
 
     static func wireLocalPart(_ local: String) -> String {
         if isDotAtom(local) { return local }
@@ -54,15 +75,6 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
     public var description: String { address }
-    /// Key for lookups: mailbox names are case-insensitive in mailgate.
-    public var normalized: String {
-        let needsFolding = localPart.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") || $0 >= 0x80 }
-        var key = needsFolding ? localPart.lowercased() : localPart
-        key.reserveCapacity(key.utf8.count + 1 + domain.utf8.count)
-        key += "@"
-        key += domain
-        return key
-    }
     public var isDomainLiteral: Bool { domain.utf8.first == UInt8(ascii: "[") }
     /// True when the local part was quoted or holds characters used by relay tricks.
     public var hasRoutingCharacters: Bool {

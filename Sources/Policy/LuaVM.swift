@@ -23,6 +23,8 @@ final class LuaVM: @unchecked Sendable {
         var addressMetatable: Int32 = 0
         /// The private key under which a transaction table keeps the serial of its call.
         var txCallKey: Int32 = 0
+        /// `mailgate.next`, the answer of most calls: recognised by identity.
+        var nextVerdict: Int32 = 0
     }
 
     let host: any PolicyHost
@@ -98,6 +100,7 @@ final class LuaVM: @unchecked Sendable {
         refs.txMetatable = reference("tx_mt")
         refs.addressMetatable = reference("address_mt")
         refs.txCallKey = reference("tx_call")
+        refs.nextVerdict = reference("next_verdict")
     }
 
     // MARK: loading a policy

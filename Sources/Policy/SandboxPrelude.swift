@@ -251,6 +251,7 @@ local tx_mt = {
 local address_mt = { __tostring = function(address) return rawget(address, "address") end,
                      __metatable = "address" }
 
-return { make_env = make_env, verdicts = verdicts, tx_mt = tx_mt, address_mt = address_mt, tx_call = tx_call }
+return { make_env = make_env, verdicts = verdicts, tx_mt = tx_mt, address_mt = address_mt, tx_call = tx_call,
+         next_verdict = mailgate.next }
 """#
 }

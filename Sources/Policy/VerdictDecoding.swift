@@ -9,6 +9,10 @@ import MailCore
 extension LuaVM {
     func decodeVerdict(at index: Int32, hook: Hook, file: String) -> PolicyOutcome {
         let stack = self.stack
+        stack.pushRef(refs.nextVerdict)
+        let isNext = lua_rawequal(state, index, -1) != 0
+        stack.pop()
+        if isNext { return .next }
         let expected = "expected a verdict such as mailgate.next, mailgate.accept or mailgate.reject(...)"
         guard stack.type(at: index) == LUA_TTABLE else {
             return .failure("\(file): hook \"\(hook.rawValue)\" returned \(typeName(at: index)); \(expected)")
