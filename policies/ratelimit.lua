@@ -50,8 +50,17 @@ local HOUR = 3600
 
 local login_delay_text = ("[LOGIN-DELAY] Login allowed once per %g seconds"):format(pop3_login_interval)
 
+-- The answer per client IP is kept (a few thousand at most; the VM is rebuilt on
+-- reload, so a changed exempt_networks takes effect): a connection asks about its own
+-- IP in connect and again in mail_from.
+local exempt_known, exempt_count = {}, 0
 local function exempt(ip)
-  return mailgate.net.in_networks(ip, exempt_networks)
+  local known = exempt_known[ip]
+  if known ~= nil then return known end
+  known = mailgate.net.in_networks(ip, exempt_networks)
+  if exempt_count >= 4096 then exempt_known, exempt_count = {}, 0 end
+  exempt_known[ip], exempt_count = known, exempt_count + 1
+  return known
 end
 
 local function account(user)

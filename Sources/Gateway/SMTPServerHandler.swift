@@ -89,61 +89,18 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: actions
 
     func perform(_ actions: [SMTPAction], context: ChannelHandlerContext) {
-        queuedActions.append(contentsOf: actions)
+        if queuedActions.isEmpty { queuedActions = actions } else { queuedActions.append(contentsOf: actions) }
         guard !performing else { return }
         performing = true
-        var next = 0
-        while next < queuedActions.count {
-            let action = queuedActions[next]
-            next += 1
-            switch action {
-            case .send(let reply):
-                // Written in place: a copy taken out of `output` would make the buffer's
-                // storage shared and every reply copy it.
-                if output == nil { output = context.channel.allocator.buffer(capacity: 256) }
-                output!.writeString(reply.wire)
-            case .runHook(let call):
-                let runner = PolicyRunner(context: server)
-                if let result = runner.runInPlace(call) {
-                    // Answered without waiting: its follow-up joins this queue (no future).
-                    queuedActions.append(contentsOf: session.hookFinished(result))
-                    continue
-                }
-                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                runner.run(call, on: context.eventLoop).whenComplete { [self] result in
-                    let hookResult = (try? result.get()) ?? .policyFailure
-                    perform(session.hookFinished(hookResult), context: loopBound.value)
-                }
-            case .authenticate(let credentials, let mechanism):
-                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                Authenticator(context: server)
-                    .authenticate(.init(credentials), mechanism: mechanism, session: session.info, on: context.eventLoop)
-                    .whenComplete { [self] result in
-                        let outcome = (try? result.get()) ?? .refused(Reply(454, "4.7.0", "Temporary authentication failure"))
-                        if case .success(let user) = outcome {
-                            server.logger.info("smtp auth", metadata: ["client": "\(clientIP)", "user": "\(user)",
-                                                                     "mechanism": "\(mechanism)"])
-                        } else {
-                            server.logger.notice("smtp auth failed", metadata: [
-                                "client": "\(clientIP)", "user": "\(credentials.user)", "mechanism": "\(mechanism)"])
-                        }
-                        perform(session.authFinished(outcome), context: loopBound.value)
-                    }
-            case .deliver(let transaction):
-                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                MessageDelivery(context: server).deliver(transaction, on: context.eventLoop).whenComplete { [self] result in
-                    let outcome = (try? result.get()) ?? .failed(Reply(451, "4.3.0", "Local error in processing"))
-                    perform(session.deliveryFinished(outcome), context: loopBound.value)
-                }
-            case .startTLS:
-                startTLS(context: context)
-            case .log(let summary):
-                log(summary)
-            case .close:
-                closing = true
-            }
+        // Actions are moved out of the queue, not copied (an action can carry a whole
+        // transaction: copying and destroying them showed in profiles). Actions added
+        // meanwhile go to the queue and run after this batch, in order.
+        var batch: [SMTPAction] = []
+        while !queuedActions.isEmpty {
+            swap(&batch, &queuedActions)
+            batch.reverse()
+            while let action = batch.popLast() { handle(action, context: context) }
         }
-        queuedActions.removeAll(keepingCapacity: true)
         performing = false
         let written = flush(context: context)
         if closing {
@@ -169,6 +126,56 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.channel.setOption(ChannelOptions.autoRead, value: !pause).whenFailure { _ in }
         }
         if !session.isWaiting { armIdleTimer(context: context) }
+    }
+
+    /// Performs one action; follow-up actions of work finished in place join the queue.
+    private func handle(_ action: SMTPAction, context: ChannelHandlerContext) {
+        switch action {
+        case .send(let reply):
+            // Written in place: a copy taken out of `output` would make the buffer's
+            // storage shared and every reply copy it.
+            if output == nil { output = context.channel.allocator.buffer(capacity: 256) }
+            output!.writeString(reply.wire)
+        case .runHook(let call):
+            let runner = PolicyRunner(context: server)
+            if let result = runner.runInPlace(call) {
+                // Answered without waiting: its follow-up joins this queue (no future).
+                queuedActions.append(contentsOf: session.hookFinished(result))
+                return
+            }
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            runner.run(call, on: context.eventLoop).whenComplete { [self] result in
+                let hookResult = (try? result.get()) ?? .policyFailure
+                perform(session.hookFinished(hookResult), context: loopBound.value)
+            }
+        case .authenticate(let credentials, let mechanism):
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            Authenticator(context: server)
+                .authenticate(.init(credentials), mechanism: mechanism, session: session.info, on: context.eventLoop)
+                .whenComplete { [self] result in
+                    let outcome = (try? result.get()) ?? .refused(Reply(454, "4.7.0", "Temporary authentication failure"))
+                    if case .success(let user) = outcome {
+                        server.logger.info("smtp auth", metadata: ["client": "\(clientIP)", "user": "\(user)",
+                                                                 "mechanism": "\(mechanism)"])
+                    } else {
+                        server.logger.notice("smtp auth failed", metadata: [
+                            "client": "\(clientIP)", "user": "\(credentials.user)", "mechanism": "\(mechanism)"])
+                    }
+                    perform(session.authFinished(outcome), context: loopBound.value)
+                }
+        case .deliver(let transaction):
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            MessageDelivery(context: server).deliver(transaction, on: context.eventLoop).whenComplete { [self] result in
+                let outcome = (try? result.get()) ?? .failed(Reply(451, "4.3.0", "Local error in processing"))
+                perform(session.deliveryFinished(outcome), context: loopBound.value)
+            }
+        case .startTLS:
+            startTLS(context: context)
+        case .log(let summary):
+            log(summary)
+        case .close:
+            closing = true
+        }
     }
 
     @discardableResult

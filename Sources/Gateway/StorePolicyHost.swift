@@ -26,7 +26,7 @@ final class StorePolicyHost: PolicyHost, @unchecked Sendable {
     }
 
     func isLocalDomain(_ domain: String) -> Bool { store.domainExists(domain) }
-    func userExists(_ address: MailAddress) -> Bool { store.account(address) != nil }
+    func userExists(_ address: MailAddress) -> Bool { store.accountExists(address) }
     func aliasExists(_ address: MailAddress) -> Bool { store.alias(address.normalized) != nil }
     func hasCatchAll(_ domain: String) -> Bool { store.catchAll(domain: domain) != nil }
 

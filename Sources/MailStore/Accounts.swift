@@ -50,6 +50,13 @@ extension LMDBStore {
         }
     }
 
+    /// Whether `address` is an account, without decoding its record.
+    public func accountExists(_ address: MailAddress) -> Bool {
+        guard !address.isDomainLiteral, !address.hasRoutingCharacters else { return false }
+        let key = Keys.address(address.normalized)
+        return (try? read { txn throws(StoreError) in try txn.contains(.accounts, key) }) ?? false
+    }
+
     /// All accounts, or those of `domain` (`.notFound` when that domain does not exist).
     public func accounts(domain: String?) throws(StoreError) -> [Account] {
         let domain = try domain.map { name throws(StoreError) in try Self.normalizeDomain(name) }
