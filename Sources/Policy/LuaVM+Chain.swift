@@ -21,6 +21,7 @@ extension LuaVM {
         callSerial &+= 1
         addedHeaders = []
         defer { activeHook = nil; activeCall = nil; activePolicy = "" }
+        let policies = self.policies  // one retain, not an exclusivity check per access
         for policy in policies {
             guard let function = policy.hooks[ordinal] else { continue }
             activePolicy = policy.name

@@ -42,8 +42,9 @@ public final class PolicyEngine: Sendable {
     /// would return `.next` without touching Lua, so callers can skip the thread hop.
     public func handles(_ hook: Hook) -> Bool {
         lock.lock()
-        defer { lock.unlock() }
-        return current.handledHooks.contains(hook)
+        let set = current
+        lock.unlock()
+        return set.handles(hook)
     }
 
     /// Compiles `configuration` into a new VM set and swaps it in atomically. On any

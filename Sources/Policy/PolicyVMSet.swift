@@ -7,9 +7,8 @@ final class PolicyVMSet: @unchecked Sendable {
     let generation: Int
     let loadedAt: Date
     let policyNames: [String]
-    /// Hooks at least one policy of the chain defines (the same in every VM).
-    let handledHooks: Set<Hook>
-    /// `handledHooks` by `Hook.ordinal`, for the check before every call.
+    /// By `Hook.ordinal`: whether at least one policy of the chain defines the hook
+    /// (the same in every VM).
     private let handlesOrdinal: [Bool]
     private let condition = NSCondition()
     private var idle: [LuaVM]
@@ -23,9 +22,6 @@ final class PolicyVMSet: @unchecked Sendable {
                                       reportUnknownKeys: index == 0))
         }
         self.idle = machines
-        self.handledHooks = Set(Hook.allCases.filter { hook in
-            machines[0].policies.contains { $0.hooks[hook.ordinal] != nil }
-        })
         self.handlesOrdinal = (0..<Hook.allCases.count).map { ordinal in
             machines[0].policies.contains { ordinal < $0.hooks.count && $0.hooks[ordinal] != nil }
         }
@@ -35,14 +31,14 @@ final class PolicyVMSet: @unchecked Sendable {
     }
 
     /// A hook no policy defines answers `.next` without taking a VM.
-    private func handles(_ call: HookCall) -> Bool {
-        let ordinal = call.hook.ordinal
+    func handles(_ hook: Hook) -> Bool {
+        let ordinal = hook.ordinal
         return ordinal < handlesOrdinal.count && handlesOrdinal[ordinal]
     }
 
     /// Runs `call` on an idle VM if there is one right now; nil (nothing run) when all are busy.
     func runIfIdle(_ call: HookCall) -> HookResult? {
-        guard handles(call) else { return HookResult(verdict: .next) }
+        guard handles(call.hook) else { return HookResult(verdict: .next) }
         condition.lock()
         guard let vm = idle.popLast() else {
             condition.unlock()
@@ -60,7 +56,7 @@ final class PolicyVMSet: @unchecked Sendable {
 
     /// Runs `call` on an idle VM, waiting for one if all are busy.
     func run(_ call: HookCall) -> HookResult {
-        guard handles(call) else { return HookResult(verdict: .next) }
+        guard handles(call.hook) else { return HookResult(verdict: .next) }
         condition.lock()
         while idle.isEmpty { condition.wait() }
         let vm = idle.removeLast()
