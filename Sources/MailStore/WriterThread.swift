@@ -100,21 +100,25 @@ final class WriterThread: @unchecked Sendable {
     }
 
     /// Group commit under load: when the previous commit ended less than 5 ms ago, the
-    /// writer waits up to 1 ms for 16 operations before it begins the next one, so one
-    /// fsync and one write of the shared B-tree pages serve more of them. Measured with
-    /// 20 SMTP clients: 7.7 deliveries per commit instead of 3, a third of the page
-    /// writes and fsyncs, 7–15 % less server CPU per message. An idle store commits at
-    /// once, so a lone delivery waits for nothing.
-    static let gatherMicroseconds = 1000
+    /// writer waits for more operations before it begins the next one — up to 16, for at
+    /// most 1 ms, and only while they keep coming (it stops after 250 µs without a new
+    /// one) — so one fsync and one write of the shared B-tree pages serve more of them.
+    /// Measured with 20 SMTP clients: ~3 times fewer fsyncs and page writes per message,
+    /// 7–15 % less server CPU per message. An idle store commits at once, and a trickle
+    /// of interactive writes (IMAP STORE) waits at most 250 µs.
+    static let gatherLimit = 0.001
+    static let gatherQuiet = 0.000_25
     static let gatherTarget = 16
 
     /// Waits (lock held) for more operations when the store is under load; see above.
     private func gatherUnderLoad() {
-        guard Self.gatherMicroseconds > 0, !stopping, pending.count < Self.gatherTarget,
-              lastCommitEnd.timeIntervalSinceNow > -0.005 else { return }
-        let deadline = Date(timeIntervalSinceNow: Double(Self.gatherMicroseconds) / 1e6)
+        guard !stopping, pending.count < Self.gatherTarget, lastCommitEnd.timeIntervalSinceNow > -0.005 else { return }
+        let deadline = Date(timeIntervalSinceNow: Self.gatherLimit)
         while pending.count < Self.gatherTarget && !stopping {
-            if !condition.wait(until: deadline) { break }
+            let before = pending.count
+            let sliceEnd = min(deadline, Date(timeIntervalSinceNow: Self.gatherQuiet))
+            let signalled = condition.wait(until: sliceEnd)
+            if !signalled && (pending.count == before || sliceEnd >= deadline) { break }
         }
     }
 
