@@ -17,13 +17,23 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
 
     public init(localPart: String, domain: String) {
         self.localPart = localPart
-        self.domain = Self.foldsCase(domain) ? domain.lowercased() : domain
-        self.address = "\(Self.wireLocalPart(localPart))@\(self.domain)"
-        var key = Self.foldsCase(localPart) ? localPart.lowercased() : localPart
-        key.reserveCapacity(key.utf8.count + 1 + self.domain.utf8.count)
-        key += "@"
-        key += self.domain
-        self.normalized = key
+        let domain = Self.foldsCase(domain) ? domain.lowercased() : domain
+        self.domain = domain
+        let wire = Self.wireLocalPart(localPart)
+        self.address = Self.joined(wire, domain)
+        let folds = Self.foldsCase(localPart)
+        // A lower-case dot-atom reads the same both ways: one string, not two.
+        self.normalized = !folds && wire.utf8.count == localPart.utf8.count
+            ? address : Self.joined(folds ? localPart.lowercased() : localPart, domain)
+    }
+
+    private static func joined(_ local: String, _ domain: String) -> String {
+        var text = ""
+        text.reserveCapacity(local.utf8.count + 1 + domain.utf8.count)
+        text += local
+        text += "@"
+        text += domain
+        return text
     }
 
     /// Whether lower-casing could change `text` (an ASCII capital or any non-ASCII byte).
@@ -95,7 +105,7 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         if text.isEmpty { throw .empty }
         let localPart: String
         let rest: Substring
-        if text.first == "\"" {
+        if text.utf8.first == UInt8(ascii: "\"") {
             // quoted-string: scan to the closing quote, honouring backslash escapes
             var value = ""
             var index = text.index(after: text.startIndex)
@@ -123,11 +133,12 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
             localPart = value
             rest = text[text.index(after: index)...]
         } else {
-            guard let at = text.lastIndex(of: "@") else { throw .missingAt }
+            // Bytes, not Characters: '@' is ASCII, so its UTF-8 index splits the text.
+            guard let at = text.utf8.lastIndex(of: UInt8(ascii: "@")) else { throw .missingAt }
             let local = text[..<at]
             guard isDotAtom(local, allowUTF8: allowUTF8) else { throw .badLocalPart }
             localPart = String(local)
-            rest = text[text.index(after: at)...]
+            rest = text[text.utf8.index(after: at)...]
         }
         if localPart.isEmpty { throw .badLocalPart }
         if localPart.utf8.count > maxLocalPart { throw .tooLong }

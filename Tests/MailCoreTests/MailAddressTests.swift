@@ -27,6 +27,27 @@ import Testing
         #expect(try MailAddress.parse("\"a b\"@x.test").normalized == "a b@x.test")
     }
 
+    @Test func wireFormAndLookupKeyAreKeptForEveryShape() throws {
+        let cases: [(String, Bool, String, String)] = [
+            ("bob@example.test", false, "bob@example.test", "bob@example.test"),
+            ("Bob@Example.TEST", false, "Bob@example.test", "bob@example.test"),
+            ("\"A b\"@x.test", false, "\"A b\"@x.test", "a b@x.test"),
+            ("Jörg@X.test", true, "Jörg@x.test", "jörg@x.test"),
+            ("a@[192.0.2.1]", false, "a@[192.0.2.1]", "a@[192.0.2.1]"),
+        ]
+        for (text, utf8, wire, key) in cases {
+            let address = try MailAddress.parse(text, allowUTF8: utf8)
+            #expect(address.address == wire, "\(text)")
+            #expect(address.normalized == key, "\(text)")
+            #expect(address.description == wire)
+        }
+        let built = MailAddress(localPart: "Mixed.Case", domain: "EXAMPLE.test")
+        #expect(built.domain == "example.test" && built.address == "Mixed.Case@example.test"
+                && built.normalized == "mixed.case@example.test")
+        #expect(try MailAddress.parse("Bob@example.test") == MailAddress.parse("Bob@EXAMPLE.test"))
+        #expect(try MailAddress.parse("Bob@example.test") != MailAddress.parse("bob@example.test"))
+    }
+
     @Test func percentHackStaysLocal() throws {
         let address = try MailAddress.parse("user%evil.com@local.test")
         #expect(address.domain == "local.test")
