@@ -28,13 +28,15 @@ var targets: [Target] = [
     .target(name: "Delivery", dependencies: ["MailCore", "MailStore", "Policy", "CResolv"]),
     .target(name: "POP3", dependencies: ["MailCore", "Policy"]),
     .target(name: "IMAP", dependencies: ["MailCore", "Policy"]),
+    // Helpers shared by test targets (a deterministic random generator).
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
     .testTarget(name: "MailStoreTests", dependencies: ["MailStore"]),
     .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
-    .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
-    .testTarget(name: "DeliveryTests", dependencies: ["Delivery"]),
+    .testTarget(name: "SMTPTests", dependencies: ["SMTP", "TestSupport"]),
+    .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "TestSupport"]),
     .testTarget(name: "POP3Tests", dependencies: ["POP3"]),
-    .testTarget(name: "IMAPTests", dependencies: ["IMAP"]),
+    .testTarget(name: "IMAPTests", dependencies: ["IMAP", "TestSupport"]),
 ]
 
 if let only = coreOnlySetting, only != "1" {

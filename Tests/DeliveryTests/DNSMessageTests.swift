@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Delivery
 
 /// Builds DNS responses byte by byte for the parser tests.
@@ -140,18 +141,5 @@ struct PacketBuilder {
             let noise = (0..<Int.random(in: 0...80, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
             _ = try? DNSMessage.parse(noise)
         }
-    }
-}
-
-/// Deterministic generator (SplitMix64) so shuffles and fuzzing are repeatable.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Delivery
 
 /// In-memory DNS: names missing from both tables do not exist.

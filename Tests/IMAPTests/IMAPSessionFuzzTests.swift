@@ -4,6 +4,7 @@
 // answers, or one that closed on purpose (too many errors, LOGOUT).
 import Testing
 import MailCore
+import TestSupport
 @testable import IMAP
 
 @Suite struct IMAPSessionFuzzTests {
@@ -23,7 +24,7 @@ import MailCore
                          "\u{1F600}", "\\", "\"unterminated", "((((((((", "))))"]
 
     @Test func randomCommandsNeverTrap() {
-        var random = SplitMix(seed: 0x5EED)
+        var random = SeededGenerator(seed: 0x5EED)
         var answered = 0
         for _ in 0..<300 {
             let store = InMemoryIMAPStore()
@@ -53,19 +54,5 @@ import MailCore
             }
         }
         #expect(answered > 250)   // a few may still wait inside a literal the fuzz opened
-    }
-}
-
-/// A tiny deterministic generator, so a failure reproduces.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next(_ bound: Int) -> Int {
-        guard bound > 0 else { return 0 }
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return Int((z ^ (z >> 31)) % UInt64(bound))
     }
 }

@@ -3,6 +3,7 @@
 // marker), random limits, fed in random chunk sizes. Same message, size, problem and
 // end position as the reference, whatever the chunking.
 import Testing
+import TestSupport
 @testable import SMTP
 
 /// The RFC 5321 DATA decoding one byte at a time, written for clarity, not speed.
@@ -58,22 +59,11 @@ private struct ReferenceDataReader {
     mutating func flag(_ found: DataReader.Problem) { if problem == nil { problem = found } }
 }
 
-private struct Generator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 private let pieces: [[UInt8]] = ["a", "Subject: hi", "x", ".", "..", "\r\n", "\r", "\n", "\r\n.", ".\r\n", "\r\n\r\n",
                                  String(repeating: "y", count: 30), String(repeating: "z", count: 120)].map { Array($0.utf8) }
 
 @Test func matchesTheByteAtATimeDecoderForAnyInputAndChunking() {
-    var random = Generator(state: 20261127)
+    var random = SeededGenerator(seed: 20261127)
     for round in 0..<3000 {
         var input: [UInt8] = []
         for _ in 0..<Int.random(in: 0...40, using: &random) { input += pieces.randomElement(using: &random)! }
