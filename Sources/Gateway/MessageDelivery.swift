@@ -143,9 +143,12 @@ struct MessageDelivery: Sendable {
 
     static func plan(_ transaction: SMTPTransaction, context: ServerContext) -> Plan {
         var plan = Plan()
+        let hasDeliverHook = context.policy.handles(.deliver)
         for (index, recipient) in transaction.info.recipients.enumerated() {
-            let isLocal = context.store.domainExists(recipient.domain)
-            let result = context.policy.run(.deliver(transaction.info, recipient: recipient, local: isLocal))
+            let result = hasDeliverHook
+                ? context.policy.run(.deliver(transaction.info, recipient: recipient,
+                                              local: context.store.domainExists(recipient.domain)))
+                : HookResult(verdict: .next)
             let parameters = index < transaction.recipientParameters.count ? transaction.recipientParameters[index] : [:]
             switch result.verdict {
             case .reject(let reply), .deferred(let reply), .disconnect(let reply):
@@ -184,14 +187,15 @@ struct MessageDelivery: Sendable {
                       plan: inout Plan, store: LMDBStore) {
         let key = address.normalized
         guard plan.seen.insert(key + "\u{0}" + folder).inserted else { return }
-        guard store.domainExists(address.domain) else {
-            plan.remote.append(QueueRecipient(address: address.address, state: .pending, attempts: 0, nextAttempt: 0,
-                                              lastError: nil, notify: parameters["NOTIFY"], orcpt: parameters["ORCPT"]))
-            return
-        }
+        // An account implies a local domain: one read for the common case.
         if store.account(address) != nil {
             plan.local.append(LocalDeliveryTarget(account: key, folder: folder))
             plan.localAddresses.append(key)
+            return
+        }
+        guard store.domainExists(address.domain) else {
+            plan.remote.append(QueueRecipient(address: address.address, state: .pending, attempts: 0, nextAttempt: 0,
+                                              lastError: nil, notify: parameters["NOTIFY"], orcpt: parameters["ORCPT"]))
             return
         }
         if let alias = store.alias(key), depth < maxAliasDepth {

@@ -49,9 +49,9 @@ struct PolicyRunner: Sendable {
 enum RecipientQuota {
     /// 452 4.2.2 when the mailbox is full, 552 5.2.2 when the message alone exceeds the quota.
     static func check(_ recipient: MailAddress, declaredSize: Int?, store: LMDBStore) -> Verdict? {
-        guard store.domainExists(recipient.domain) else { return nil }
+        // An account implies a local domain: one read for the common case.
         let target = store.account(recipient)
-            ?? store.catchAll(domain: recipient.domain).flatMap { store.account($0) }
+            ?? (store.domainExists(recipient.domain) ? store.catchAll(domain: recipient.domain).flatMap { store.account($0) } : nil)
         guard let account = target else { return nil }
         let size = Int64(declaredSize ?? 0)
         if size > account.quota {

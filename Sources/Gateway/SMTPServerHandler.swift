@@ -56,10 +56,12 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        guard !session.isClosed, let bytes = buffer.readBytes(length: buffer.readableBytes) else { return }
-        if session.isWaiting { inputWhileWaiting += bytes.count }
-        perform(session.receive(bytes), context: context)
+        let buffer = unwrapInboundIn(data)
+        guard !session.isClosed, buffer.readableBytes > 0 else { return }
+        if session.isWaiting { inputWhileWaiting += buffer.readableBytes }
+        // Straight from NIO's buffer into the session's (no intermediate array).
+        let actions = buffer.withUnsafeReadableBytes { session.receive($0) }
+        perform(actions, context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -182,6 +184,11 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     func flush(context: ChannelHandlerContext) -> EventLoopFuture<Void>? {
         guard let buffer = output, buffer.readableBytes > 0 else { return nil }
         output = nil
+        // Only a closing connection waits for its last write; no promise otherwise.
+        guard closing else {
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            return nil
+        }
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(buffer), promise: promise)
         return promise.futureResult

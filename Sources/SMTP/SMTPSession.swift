@@ -97,6 +97,10 @@ public struct SMTPSession: Sendable {
     }
 
     public mutating func receive(_ bytes: [UInt8]) -> [SMTPAction] {
+        bytes.withUnsafeBytes { receive($0) }
+    }
+
+    public mutating func receive(_ bytes: UnsafeRawBufferPointer) -> [SMTPAction] {
         guard phase != .closed else { return [] }
         buffer.append(contentsOf: bytes)
         var actions: [SMTPAction] = []
