@@ -42,7 +42,9 @@ struct PolicyRunner: Sendable {
 
     /// Fire-and-forget hooks (disconnect): errors are logged by the engine.
     func notify(_ call: HookCall, on eventLoop: EventLoop) {
-        _ = run(call, on: eventLoop)
+        if runInPlace(call) != nil { return }  // answered (or no policy has the hook): no future
+        let context = self.context
+        _ = context.offload(on: eventLoop) { context.policy.run(call) }
     }
 }
 

@@ -227,6 +227,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func log(_ summary: TransactionSummary) {
+        guard server.logger.logLevel <= .info else { return }  // not built when not logged
         let recipients = summary.recipients.map { "\($0.address)=\($0.code)" }.joined(separator: ",")
         server.logger.info("smtp transaction", metadata: [
             "queue_id": "\(summary.queueID)", "client": "\(summary.clientIP)",
