@@ -288,14 +288,12 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 case .failure: outcome = .temporary("Authentication temporarily unavailable")
                 }
                 guard case .success(let account) = outcome else {
-                    server.logger.notice("imap login refused", metadata: [
-                        "client": "\(clientIP)", "user": "\(credentials.user)", "mechanism": "\(mechanism)"])
+                    server.logLogin("imap", client: clientIP, login: credentials.user, account: nil, mechanism: mechanism)
                     if session != nil { perform(session!.authFinished(outcome), context: loopBound.value) }
                     return
                 }
                 user = account
-                server.logger.info("imap login", metadata: ["client": "\(clientIP)", "user": "\(account)",
-                                                           "mechanism": "\(mechanism)"])
+                server.logLogin("imap", client: clientIP, login: credentials.user, account: account, mechanism: mechanism)
                 // Accounts made before IMAP existed get Sent, Drafts, Trash, Junk and Archive
                 // at their first login (a read when they are there already).
                 let store = server.store

@@ -190,13 +190,8 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 case .success(let checked): outcome = POP3AuthOutcome(verdict: checked.verdict, verifiedUser: checked.verified)
                 case .failure: outcome = .temporary("Authentication temporarily unavailable")
                 }
-                if case .success(let user) = outcome {
-                    server.logger.info("pop3 login", metadata: ["client": "\(clientIP)", "user": "\(user)",
-                                                               "mechanism": "\(mechanism)"])
-                } else {
-                    server.logger.notice("pop3 login refused", metadata: [
-                        "client": "\(clientIP)", "user": "\(credentials.user)", "mechanism": "\(mechanism)"])
-                }
+                let account: String? = if case .success(let user) = outcome { user } else { nil }
+                server.logLogin("pop3", client: clientIP, login: credentials.user, account: account, mechanism: mechanism)
                 perform(session.authFinished(outcome), context: loopBound.value)
             }
     }

@@ -14,20 +14,22 @@ struct PolicyRunner: Sendable {
 
     func run(_ call: HookCall, on eventLoop: EventLoop) -> EventLoopFuture<HookResult> {
         if let result = runInPlace(call) { return eventLoop.makeSucceededFuture(result) }
+        return runOnPool(call, on: eventLoop)
+    }
+
+    /// The result when it needs no waiting: no policy defines the hook (the engine
+    /// answers `.next` without a VM, and the quota check only reads the store, so no two
+    /// thread hops for it), or a VM is idle. Nil when every VM is busy: `runOnPool`.
+    func runInPlace(_ call: HookCall) -> HookResult? {
+        context.policy.runIfIdle(call).map { Self.withServerChecks(call, $0, context: context) }
+    }
+
+    /// Runs `call` on the thread pool, waiting there for a VM.
+    func runOnPool(_ call: HookCall, on eventLoop: EventLoop) -> EventLoopFuture<HookResult> {
         let context = self.context
         return context.offload(on: eventLoop) {
             Self.withServerChecks(call, context.policy.run(call), context: context)
         }
-    }
-
-    /// The result when it needs no waiting: no policy defines the hook (the quota check
-    /// only reads the store, so no two thread hops for a `.next`), or a VM is idle. Nil
-    /// when every VM is busy: then `run` it.
-    func runInPlace(_ call: HookCall) -> HookResult? {
-        guard context.policy.handles(call.hook) else {
-            return Self.withServerChecks(call, HookResult(verdict: .next), context: context)
-        }
-        return context.policy.runIfIdle(call).map { Self.withServerChecks(call, $0, context: context) }
     }
 
     /// The checks no policy may skip, applied after the chain allowed the step.
@@ -42,9 +44,7 @@ struct PolicyRunner: Sendable {
 
     /// Fire-and-forget hooks (disconnect): errors are logged by the engine.
     func notify(_ call: HookCall, on eventLoop: EventLoop) {
-        if runInPlace(call) != nil { return }  // answered (or no policy has the hook): no future
-        let context = self.context
-        _ = context.offload(on: eventLoop) { context.policy.run(call) }
+        if runInPlace(call) == nil { _ = runOnPool(call, on: eventLoop) }
     }
 }
 
@@ -52,8 +52,10 @@ enum RecipientQuota {
     /// 452 4.2.2 when the mailbox is full, 552 5.2.2 when the message alone exceeds the quota.
     static func check(_ recipient: MailAddress, declaredSize: Int?, store: LMDBStore) -> Verdict? {
         // An account implies a local domain: one read for the common case.
-        let target = store.account(recipient)
-            ?? (store.domainExists(recipient.domain) ? store.catchAll(domain: recipient.domain).flatMap { store.account($0) } : nil)
+        var target = store.account(recipient)
+        if target == nil, store.domainExists(recipient.domain), let catchAll = store.catchAll(domain: recipient.domain) {
+            target = store.account(catchAll)
+        }
         guard let account = target else { return nil }
         let size = Int64(declaredSize ?? 0)
         if size > account.quota {

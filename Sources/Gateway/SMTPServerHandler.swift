@@ -146,7 +146,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            runner.run(call, on: context.eventLoop).whenComplete { [self] result in
+            runner.runOnPool(call, on: context.eventLoop).whenComplete { [self] result in
                 let hookResult = (try? result.get()) ?? .policyFailure
                 perform(session.hookFinished(hookResult), context: loopBound.value)
             }
@@ -156,13 +156,8 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
                 .authenticate(.init(credentials), mechanism: mechanism, session: session.info, on: context.eventLoop)
                 .whenComplete { [self] result in
                     let outcome = (try? result.get()) ?? .refused(Reply(454, "4.7.0", "Temporary authentication failure"))
-                    if case .success(let user) = outcome {
-                        server.logger.info("smtp auth", metadata: ["client": "\(clientIP)", "user": "\(user)",
-                                                                 "mechanism": "\(mechanism)"])
-                    } else {
-                        server.logger.notice("smtp auth failed", metadata: [
-                            "client": "\(clientIP)", "user": "\(credentials.user)", "mechanism": "\(mechanism)"])
-                    }
+                    let account: String? = if case .success(let user) = outcome { user } else { nil }
+                    server.logLogin("smtp", client: clientIP, login: credentials.user, account: account, mechanism: mechanism)
                     perform(session.authFinished(outcome), context: loopBound.value)
                 }
         case .deliver(let transaction):

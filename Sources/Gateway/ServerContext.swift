@@ -29,6 +29,19 @@ public final class ServerContext: Sendable {
     /// that writes delivery notices.
     let queueRunner = NIOLockedValueBox<QueueRunner?>(nil)
 
+    /// One log line per credential check, alike in every protocol: "<protocol> login"
+    /// (info) with the account, or "<protocol> login refused" (notice) with the login as
+    /// given. Secrets are never logged.
+    func logLogin(_ protocolName: String, client: String, login: String, account: String?, mechanism: String) {
+        if let account {
+            logger.info("\(protocolName) login", metadata: ["client": "\(client)", "user": "\(account)",
+                                                         "mechanism": "\(mechanism)"])
+        } else {
+            logger.notice("\(protocolName) login refused", metadata: ["client": "\(client)", "user": "\(login)",
+                                                                   "mechanism": "\(mechanism)"])
+        }
+    }
+
     func wakeQueueRunner() {
         queueRunner.withLockedValue { $0 }?.wake()
     }

@@ -212,7 +212,7 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         // and inner hyphens.
         var labelLength = 0
         var previous: UInt8 = UInt8(ascii: ".")
-        var hasUpperCase = false
+        var needsFolding = false
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "."):
@@ -224,11 +224,11 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 labelLength += 1
             case UInt8(ascii: "A")...UInt8(ascii: "Z"):
-                hasUpperCase = true
+                needsFolding = true
                 labelLength += 1
             case 0x80...:
                 if !allowUTF8 { throw .badDomain }
-                hasUpperCase = true  // let lowercased() fold non-ASCII letters too
+                needsFolding = true  // let lowercased() fold non-ASCII letters too
                 labelLength += 1
             default:
                 throw .badDomain
@@ -237,7 +237,7 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
             previous = byte
         }
         guard labelLength > 0, previous != UInt8(ascii: "-") else { throw .badDomain }
-        return hasUpperCase ? String(text).lowercased() : String(text)
+        return needsFolding ? String(text).lowercased() : String(text)
     }
 }
 

@@ -26,17 +26,12 @@ enum Keys {
 
     /// "domain\0local" for an address already normalized ("local@domain").
     static func address(_ address: String) -> [UInt8] {
-        let utf8 = address.utf8
+        let (local, domain) = split(address)
         var key: [UInt8] = []
-        key.reserveCapacity(utf8.count)
-        guard let at = utf8.lastIndex(of: UInt8(ascii: "@")) else {
-            key.append(separator)
-            key.append(contentsOf: utf8)
-            return key
-        }
-        key.append(contentsOf: utf8[utf8.index(after: at)...])
+        key.reserveCapacity(address.utf8.count + 1)
+        key.append(contentsOf: domain.utf8)
         key.append(separator)
-        key.append(contentsOf: utf8[..<at])
+        key.append(contentsOf: local.utf8)
         return key
     }
 
@@ -74,7 +69,7 @@ enum Keys {
 
     static func split(_ address: String) -> (local: Substring, domain: Substring) {
         guard let at = address.utf8.lastIndex(of: UInt8(ascii: "@")) else { return (address[...], "") }
-        return (address[..<at], address[address.index(after: at)...])
+        return (address[..<at], address[address.utf8.index(after: at)...])
     }
 
     static func be64(_ value: UInt64) -> [UInt8] {

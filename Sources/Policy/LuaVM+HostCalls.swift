@@ -127,7 +127,7 @@ extension LuaVM {
                 stack.pushNil()
                 return 1
             }
-            pushAddress(address, on: stack)
+            pushAddress(address)
             return 1
 
         case .addHeader:
@@ -162,15 +162,6 @@ extension LuaVM {
 
     private func pushNumber(_ value: Double, _ stack: LuaStack) {
         if value.rounded() == value, abs(value) < 9.0e15 { stack.push(Int(value)) } else { stack.push(value) }
-    }
-
-    private func pushAddress(_ address: MailAddress, on stack: LuaStack) {
-        stack.newTable(fieldCount: 3)
-        stack.push(address.address); stack.setField(-2, "address")
-        stack.push(address.localPart); stack.setField(-2, "local_part")
-        stack.push(address.domain); stack.setField(-2, "domain")
-        stack.pushRef(refs.addressMetatable)
-        stack.setMetatable(-2)
     }
 
     /// mailgate.list(path): lines of a file under the policy directory, lower-cased,

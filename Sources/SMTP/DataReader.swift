@@ -2,7 +2,11 @@
 // end of the message. Only CRLF "." CRLF ends it; a bare CR or LF anywhere marks the
 // message as refused (no SMTP smuggling). Memory is bounded by `maxSize`: past it the
 // bytes are counted and dropped until the end, so the reply can still be 552 in step.
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 public struct DataReader: Sendable {
     public enum Problem: Sendable, Equatable {

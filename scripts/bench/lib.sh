@@ -1,5 +1,5 @@
-# Shell helpers shared by scripts/bench/pop3 and scripts/bench/imap (sourced; the caller
-# has done `cd` to the repository root and `set -euo pipefail`).
+# Shell helpers shared by the scripts in scripts/bench (sourced; the caller has done `cd`
+# to the repository root and `set -euo pipefail`).
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
