@@ -14,7 +14,7 @@ struct ConfigurationReader {
 
     mutating func read(_ table: TOMLTable) throws(ConfigurationError) -> GatewayConfiguration {
         var configuration = GatewayConfiguration.defaults(baseDirectory: baseDirectory)
-        try checkKeys(table, allowed: ["hostname", "data_dir", "log_level", "listen", "tls", "limits", "delivery",
+        try checkKeys(table, allowed: ["hostname", "data_dir", "log_level", "event_loops", "listen", "tls", "limits", "delivery",
                                        "routes", "policy"], section: "")
         if let value = table["hostname"] { configuration.hostname = try string(value, "hostname") }
         if let value = table["data_dir"] { configuration.dataDirectory = path(try string(value, "data_dir")) }
@@ -24,6 +24,9 @@ struct ConfigurationReader {
                 throw fail("log_level", "expected one of trace, debug, info, notice, warning, error, critical")
             }
             configuration.logLevel = level
+        }
+        if let value = table["event_loops"] {
+            configuration.eventLoops = try int(value, "event_loops", min: 0)
         }
         if let listen = table["listen"] {
             let section = try self.table(listen, "listen")

@@ -69,7 +69,10 @@ struct MessageDelivery: Sendable {
             }
             return
         }
-        var message = Array("Return-Path: <\(transaction.info.mailFrom?.address ?? "")>\r\n".utf8)
+        let returnPath = "Return-Path: <\(transaction.info.mailFrom?.address ?? "")>\r\n".utf8
+        var message: [UInt8] = []
+        message.reserveCapacity(returnPath.count + transaction.message.count)
+        message.append(contentsOf: returnPath)
         message.append(contentsOf: transaction.message)
         let now = Date().timeIntervalSince1970
         var queueEntry: QueueEntry?

@@ -264,9 +264,9 @@ extension SMTPSession {
             var message: [UInt8] = []
             message.reserveCapacity(pendingMessage.count + 512)
             for header in result.addedHeaders {
-                message.append(contentsOf: Array("\(header.name): \(header.value)\r\n".utf8))
+                message.append(contentsOf: "\(header.name): \(header.value)\r\n".utf8)
             }
-            message.append(contentsOf: Array(receivedHeader(transaction.info).utf8))
+            message.append(contentsOf: receivedHeader(transaction.info).utf8)
             message.append(contentsOf: pendingMessage)
             pendingMessage = []
             var info = transaction.info

@@ -324,3 +324,29 @@ def test_idle_client_is_dropped_with_421_but_an_active_one_is_not(make_server):
     assert idle_reader.readline() == b""  # and the connection is closed
     busy.sendall(b"QUIT\r\n")
     assert busy_reader.readline().startswith(b"221 ")
+
+
+def test_session_deadline_ends_even_an_active_session(make_server):
+    # The total session time holds although every command restarts the idle clock.
+    server = make_server('[limits]\ncommand_timeout = "10s"\nsession_timeout = "2s"')
+    client = socket.create_connection(("127.0.0.1", server.smtp_port), timeout=10)
+    reader = client.makefile("rb")
+    assert reader.readline().startswith(b"220 ")
+    started = time.time()
+    replies = []
+    while time.time() - started < 5:
+        time.sleep(0.25)
+        try:
+            client.sendall(b"NOOP\r\n")
+        except OSError:
+            break
+        line = reader.readline()
+        replies.append(line)
+        if not line.startswith(b"250 "):
+            break
+    assert replies[-1] == b"421 4.4.2 mx.example.test Error: timeout exceeded\r\n"
+    assert 1.5 < time.time() - started < 3.5
+    assert reader.readline() == b""
+    # A fresh connection is served as usual.
+    with smtp(server) as fresh:
+        assert fresh.noop()[0] == 250

@@ -102,5 +102,17 @@ import Policy
         #expect(error("[routes.\"x.test\"]\ntls = \"maybe\"\nhost = \"h\"").contains("expected \"opportunistic\""))
         #expect(error("[policy]\nchain = [\"../etc/passwd\"]").hasPrefix("policy.chain:"))
         #expect(error("x = ").hasPrefix("line 1"))
+        #expect(error("event_loops = -1") == "event_loops: must be at least 0")
+        #expect(error("event_loops = \"many\"") == "event_loops: expected an integer")
+    }
+
+    @Test func eventLoopsDefaultToOnePerCoreButOne() throws {
+        #expect(GatewayConfiguration.automaticEventLoops(cores: 1) == 1)
+        #expect(GatewayConfiguration.automaticEventLoops(cores: 2) == 1)
+        #expect(GatewayConfiguration.automaticEventLoops(cores: 8) == 7)
+        #expect(GatewayConfiguration.defaults().eventLoops == 0)
+        #expect(GatewayConfiguration.defaults().effectiveEventLoops == GatewayConfiguration.automaticEventLoops())
+        let configured = try GatewayConfiguration.parse("event_loops = 3", baseDirectory: "/")
+        #expect(configured.effectiveEventLoops == 3)
     }
 }
