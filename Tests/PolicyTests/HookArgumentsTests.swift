@@ -66,6 +66,32 @@ private func describe(_ hook: String, _ signature: String, _ body: String, call:
     #expect(engine.run(.rcpt(transaction(), recipient: address("x@evil.example"))).reply?.text == "nil evil.example")
 }
 
+@Test func nestedArgumentsAreFreshForEveryPolicy() throws {
+    let dir = PolicyDirectory()
+    dir.write("meddler.lua", """
+    return { bounce = function(n)
+      n.recipients[1].status = '2.0.0'
+      n.recipients[1].recipient.domain = 'meddled.example'
+      n.to.address = 'x@meddled.example'
+      return mailgate.next
+    end }
+    """)
+    dir.write("judge.lua", """
+    return { bounce = function(n, ...)
+      local e = n.recipients[1]
+      return mailgate.reject(550, nil, table.concat({ e.status, e.recipient.domain, tostring(n.to),
+        tostring(select('#', ...)) }, ' '))
+    end }
+    """)
+    let engine = try PolicyEngine(configuration: dir.configuration(["meddler", "judge"]), host: TestPolicyHost())
+    let event = QueueEventInfo(queueID: "Q9", sender: nil, recipient: address("x@remote.example"), host: nil,
+                               status: "5.1.1", text: "unknown", attempts: 1, nextAttempt: nil)
+    let notice = NoticeInfo(queueID: "Q9", kind: "failure", sender: nil, to: address("postmaster@example.test"),
+                            doubleBounce: false, recipients: [event])
+    // The judge sees the original values, and exactly the hook's one argument.
+    #expect(engine.run(.bounce(notice)).reply?.text == "5.1.1 remote.example postmaster@example.test 0")
+}
+
 @Test func dataHookAddsHeaders() throws {
     let dir = PolicyDirectory()
     let host = TestPolicyHost()

@@ -19,6 +19,24 @@ import Testing
     #expect(engine.status.policies == ["first", "nohook", "second", "third"])
 }
 
+@Test func everyPolicyHasItsOwnBudgetAndItsOwnErrors() throws {
+    let dir = PolicyDirectory()
+    let host = TestPolicyHost()
+    // Each spends well over half of the budget: together they would exceed one budget.
+    let spend = "local n = 0 for i = 1, 3000 do n = n + i end"
+    dir.write("first.lua", "return { connect = function() \(spend) return mailgate.next end }")
+    dir.write("second.lua", "return { connect = function() \(spend) return mailgate.next end }")
+    dir.write("third.lua", "return { connect = function(s)\n  if s.client_ip == '192.0.2.66' then\n    error('third failed')\n  end\n  return mailgate.reject(554, nil, 'third')\nend }")
+    let engine = try PolicyEngine(configuration: dir.configuration(["first", "second", "third"], budget: 10_000), host: host)
+    #expect(engine.connect().reply?.text == "third")
+    #expect(host.errors().isEmpty)
+    #expect(engine.connect("192.0.2.66") == .policyFailure)
+    #expect(host.logs.filter { $0.level == .error }.map(\.policy) == ["third"])
+    #expect(host.errors().first?.contains("third.lua:3: third failed") == true, "\(host.errors())")
+    // The VM serves the next call normally.
+    #expect(engine.connect().reply?.text == "third")
+}
+
 @Test func pluginDirectoryIsTheFallback() throws {
     let dir = PolicyDirectory()
     try "return { connect = function() return mailgate.reject(550, nil, 'plugin') end }"
