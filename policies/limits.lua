@@ -1,10 +1,10 @@
 -- limits: message size and recipient count.
 --
 -- Hooks:
---   mail_from(tx, sender): a declared size (MAIL FROM ... SIZE=n, in tx.size)
+--   mail_from(tx): a declared size (MAIL FROM ... SIZE=n, in tx.size)
 --     above the maximum gets
 --       552 5.3.4 Message size exceeds fixed maximum message size
---   rcpt(tx, rcpt): when the transaction already holds max_recipients accepted
+--   rcpt(tx): when the transaction already holds max_recipients accepted
 --     recipients (#tx.recipients), the next one gets
 --       452 4.5.3 Too many recipients
 --   data(tx): the real size (tx.size) is checked again: 552 5.3.4 as above. (The
@@ -34,12 +34,13 @@ local function size_reply()
   return mailgate.reject(552, "5.3.4", "Message size exceeds fixed maximum message size")
 end
 
-function limits.mail_from(tx, sender)
+-- Hooks declare only the arguments they read: the others are then not built.
+function limits.mail_from(tx)
   if too_big(tx) then return size_reply() end
   return mailgate.next
 end
 
-function limits.rcpt(tx, rcpt)
+function limits.rcpt(tx)
   if #tx.recipients >= max_recipients then
     return mailgate.defer(452, "4.5.3", "Too many recipients")
   end

@@ -14,7 +14,7 @@
 --       pop3_login_interval; a second one within the interval gets
 --         421 4.7.0 [LOGIN-DELAY] Login allowed once per <interval> seconds
 --       (disconnect)
---   mail_from(tx, sender): for an authenticated session counts "msgs:<user>"
+--   mail_from(tx): for an authenticated session counts "msgs:<user>"
 --     over an hour; above messages_per_hour the transaction gets
 --       451 4.7.1 Message rate limit exceeded, try again later
 --   Otherwise mailgate.next. Clients in exempt_networks are not counted for
@@ -101,7 +101,7 @@ function ratelimit.auth(session, result)
   return mailgate.next
 end
 
-function ratelimit.mail_from(tx, sender)
+function ratelimit.mail_from(tx)
   local session = tx.session
   local user = session.auth_user
   if user == nil or exempt(session.client_ip) then return mailgate.next end

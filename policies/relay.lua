@@ -35,11 +35,14 @@ local function may_relay(session)
 end
 
 function relay.rcpt(tx, rcpt)
+  local address = rcpt.address
+  -- An account exists only in a local domain: the common case costs one lookup.
+  if mailgate.users.exists(address) then
+    return mailgate.next
+  end
   local domain = rcpt.domain
   if mailgate.domains.is_local(domain) then
-    local address = rcpt.address
-    if mailgate.users.exists(address) or mailgate.users.alias_exists(address)
-       or mailgate.domains.has_catchall(domain) then
+    if mailgate.users.alias_exists(address) or mailgate.domains.has_catchall(domain) then
       return mailgate.next
     end
     return mailgate.reject(550, "5.1.1", NO_MAILBOX)

@@ -184,6 +184,13 @@ void mg_budget_arm(lua_State *L, long long instructions) {
 }
 
 int mg_budget_exhausted(lua_State *L) { return vm_of(L)->exhausted; }
+
+int mg_declared_parameters(lua_State *L, int index) {
+    lua_Debug ar;
+    lua_pushvalue(L, index);
+    if (!lua_getinfo(L, ">u", &ar) || ar.isvararg) return -1;
+    return ar.nparams;
+}
 int mg_memory_limit_hit(lua_State *L) { return vm_of(L)->limit_hit; }
 
 // ---- loading and calling ---------------------------------------------------

@@ -12,19 +12,24 @@ import CLuaShim
 import MailCore
 
 extension LuaVM {
-    /// Pushes the arguments of `call`; returns how many.
-    func pushArguments(for call: HookCall) -> Int32 {
+    /// Pushes the arguments of `call`, at most `limit` of them (the hook function's
+    /// declared parameters: one that declares `(tx)` never gets an address table built
+    /// for it); returns how many.
+    func pushArguments(for call: HookCall, upTo limit: Int32 = .max) -> Int32 {
         let stack = self.stack
+        guard limit > 0 else { return 0 }
         switch call {
         case .connect(let session), .disconnect(let session):
             pushSession(session)
             return 1
         case .helo(let session, let name):
             pushSession(session)
+            guard limit > 1 else { return 1 }
             stack.push(name)
             return 2
         case .auth(let session, let user, let mechanism, let success):
             pushSession(session)
+            guard limit > 1 else { return 1 }
             stack.newTable(fieldCount: 3)
             stack.push(user); stack.setField(-2, "user")
             stack.push(mechanism); stack.setField(-2, "mechanism")
@@ -32,10 +37,12 @@ extension LuaVM {
             return 2
         case .mailFrom(let transaction, let sender):
             pushTransaction(transaction)
+            guard limit > 1 else { return 1 }
             pushAddress(sender)
             return 2
         case .rcpt(let transaction, let recipient):
             pushTransaction(transaction)
+            guard limit > 1 else { return 1 }
             pushAddress(recipient)
             return 2
         case .data(let transaction):
@@ -43,7 +50,9 @@ extension LuaVM {
             return 1
         case .deliver(let transaction, let recipient, let isLocal):
             pushTransaction(transaction)
+            guard limit > 1 else { return 1 }
             pushAddress(recipient)
+            guard limit > 2 else { return 2 }
             stack.newTable(fieldCount: 1)
             stack.push(isLocal); stack.setField(-2, "local")
             return 3
@@ -63,6 +72,7 @@ extension LuaVM {
             return 1
         case .delivered(let event), .deferred(let event):
             pushQueueEvent(event)
+            guard limit > 1 else { return 1 }
             pushAddress(event.recipient)
             return 2
         }

@@ -25,7 +25,7 @@ extension LuaVM {
         for policy in policies {
             guard let function = policy.hooks[ordinal] else { continue }
             activePolicy = policy.name
-            switch invoke(function, call, policy: policy) {
+            switch invoke(function, call, policy: policy, arguments: policy.declaredArguments[ordinal]) {
             case .next:
                 continue
             case .final(let verdict, let delivery):
@@ -38,12 +38,12 @@ extension LuaVM {
         return HookResult(verdict: .next, addedHeaders: addedHeaders)
     }
 
-    private func invoke(_ function: Int32, _ call: HookCall, policy: LoadedPolicy) -> PolicyOutcome {
+    private func invoke(_ function: Int32, _ call: HookCall, policy: LoadedPolicy, arguments: Int32?) -> PolicyOutcome {
         let stack = self.stack
         let base = stack.top
         defer { stack.top = base }
         stack.pushRef(function)
-        let argumentCount = pushArguments(for: call)
+        let argumentCount = pushArguments(for: call, upTo: arguments ?? Int32.max)
         mg_budget_arm(state, Int64(configuration.instructionBudget))
         guard mg_pcall(state, argumentCount, 1) == LUA_OK else {
             let message = failureMessage(file: policy.file)

@@ -13,6 +13,9 @@ final class LuaVM: @unchecked Sendable {
         let file: String
         /// Registry references of the hook functions, indexed by `Hook.ordinal`.
         var hooks: [Int32?]
+        /// How many arguments each hook function declares (nil: vararg, all of them):
+        /// arguments it does not declare are never built.
+        var declaredArguments: [Int32?]
     }
 
     /// Registry references to what the sandbox prelude returned.
@@ -148,10 +151,13 @@ final class LuaVM: @unchecked Sendable {
         }
         let table = stack.absolute(-1)
 
-        var policy = LoadedPolicy(name: source.name, file: source.file, hooks: Array(repeating: nil, count: Hook.allCases.count))
+        var policy = LoadedPolicy(name: source.name, file: source.file, hooks: Array(repeating: nil, count: Hook.allCases.count),
+                                  declaredArguments: Array(repeating: nil, count: Hook.allCases.count))
         for hook in Hook.allCases {
             let type = stack.pushRawField(table, hook.rawValue)
             if type == LUA_TFUNCTION {
+                let declared = mg_declared_parameters(state, -1)
+                policy.declaredArguments[hook.ordinal] = declared >= 0 ? declared : nil
                 policy.hooks[hook.ordinal] = stack.makeRef()
             } else {
                 defer { stack.pop() }

@@ -92,6 +92,20 @@ private func describe(_ hook: String, _ signature: String, _ body: String, call:
     #expect(engine.run(.bounce(notice)).reply?.text == "5.1.1 remote.example postmaster@example.test 0")
 }
 
+@Test func hooksGetTheArgumentsTheyDeclare() throws {
+    let dir = PolicyDirectory()
+    dir.write("one.lua", "return { rcpt = function(tx) if tx.queue_id ~= 'Q1' then error('no tx') end return mailgate.next end }")
+    dir.write("none.lua", "return { rcpt = function() return mailgate.next end }")
+    dir.write("all.lua", """
+    return { rcpt = function(...)
+      local tx, rcpt = ...
+      return mailgate.reject(550, nil, select('#', ...) .. ' ' .. tx.queue_id .. ' ' .. rcpt.address)
+    end }
+    """)
+    let engine = try PolicyEngine(configuration: dir.configuration(["one", "none", "all"]), host: TestPolicyHost())
+    #expect(engine.run(.rcpt(transaction(), recipient: address("a@example.test"))).reply?.text == "2 Q1 a@example.test")
+}
+
 @Test func dataHookAddsHeaders() throws {
     let dir = PolicyDirectory()
     let host = TestPolicyHost()

@@ -35,6 +35,9 @@ void mg_collect_garbage(lua_State *L);
 void mg_budget_arm(lua_State *L, long long instructions);
 /// True when the last call ran out of instructions.
 int mg_budget_exhausted(lua_State *L);
+/// How many parameters the Lua function at `index` declares; -1 for a vararg function
+/// (or a C function), which gets every argument.
+int mg_declared_parameters(lua_State *L, int index);
 /// True when the allocator refused memory since the last mg_budget_arm.
 int mg_memory_limit_hit(lua_State *L);
 
