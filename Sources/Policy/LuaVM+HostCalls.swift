@@ -40,7 +40,7 @@ extension LuaVM {
 
         case .userExists, .aliasExists:
             guard let text = call.string(1) else { return call.fail("expected an address") }
-            guard let address = try? MailAddress.parse(text), !address.isDomainLiteral else {
+            guard let address = parsedAddress(text), !address.isDomainLiteral else {
                 stack.push(false)
                 return 1
             }
@@ -158,6 +158,20 @@ extension LuaVM {
         let ip = IPAddress(text)
         lastParsedIP = (text, ip)
         return ip
+    }
+
+    /// The address a policy asks about is nearly always the call's own recipient or
+    /// sender (`rcpt.address`): that one is already parsed.
+    private func parsedAddress(_ text: String) -> MailAddress? {
+        switch activeCall {
+        case .rcpt(_, let recipient), .deliver(_, let recipient, _):
+            if recipient.address == text { return recipient }
+        case .mailFrom(_, let sender?):
+            if sender.address == text { return sender }
+        default:
+            break
+        }
+        return try? MailAddress.parse(text)
     }
 
     private func pushNumber(_ value: Double, _ stack: LuaStack) {
