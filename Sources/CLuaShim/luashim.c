@@ -16,6 +16,19 @@ int mg_install_bounds(lua_State *L);
 
 /// Per-state bookkeeping, shared by every coroutine of the state (the extra space
 /// of each thread holds a pointer to it; new threads copy the main thread's).
+// Blocks of up to MG_SMALL_MAX bytes (tables, their nodes, short strings: nearly all of
+// what a hook call allocates) are recycled through per-state free lists, one per
+// 16-byte size class. A state runs on one thread at a time, so the lists need no lock;
+// glibc's malloc cost more and took its arena lock, which the store's writer thread
+// also takes when it frees what an event loop allocated. Blocks in the lists are
+// malloc'ed blocks at least as large as their class; they go back to malloc when the
+// state closes, so a state keeps at most its peak of small blocks.
+#define MG_SMALL_GRAIN 16
+#define MG_SMALL_CLASSES 16
+#define MG_SMALL_MAX (MG_SMALL_GRAIN * MG_SMALL_CLASSES)
+
+typedef struct mg_free_block { struct mg_free_block *next; } mg_free_block;
+
 typedef struct mg_vm {
     size_t used;
     size_t limit;
@@ -27,15 +40,53 @@ typedef struct mg_vm {
     int exhausted;
     mg_host_dispatch dispatch;
     void *context;
+    mg_free_block *small[MG_SMALL_CLASSES];
 } mg_vm;
 
 static mg_vm *vm_of(lua_State *L) { return *(mg_vm **)lua_getextraspace(L); }
+
+static size_t small_class(size_t size) { return (size - 1) / MG_SMALL_GRAIN; }
+
+static void *small_take(mg_vm *vm, size_t size) {
+    size_t class = small_class(size);
+    mg_free_block *block = vm->small[class];
+    if (block != NULL) {
+        vm->small[class] = block->next;
+        return block;
+    }
+    return malloc((class + 1) * MG_SMALL_GRAIN);
+}
+
+static void small_give(mg_vm *vm, void *ptr, size_t size) {
+    mg_free_block *block = ptr;
+    size_t class = small_class(size);
+    block->next = vm->small[class];
+    vm->small[class] = block;
+}
+
+/// realloc for the block sizes Lua reports: small ones through the free lists. A
+/// shrink never fails (Lua relies on that): when no smaller block is to be had, the
+/// block stays where it is, as a larger-than-needed member of its new class.
+static void *resize_block(mg_vm *vm, void *ptr, size_t old, size_t nsize) {
+    int old_small = ptr != NULL && old <= MG_SMALL_MAX;
+    int new_small = nsize <= MG_SMALL_MAX;
+    if (ptr == NULL) return new_small ? small_take(vm, nsize) : malloc(nsize);
+    if (!old_small && !new_small) return realloc(ptr, nsize);
+    if (old_small && new_small && small_class(old) == small_class(nsize)) return ptr;
+    void *block = new_small ? small_take(vm, nsize) : malloc(nsize);
+    if (block == NULL) return nsize <= old ? ptr : NULL;
+    memcpy(block, ptr, old < nsize ? old : nsize);
+    if (old_small) small_give(vm, ptr, old); else free(ptr);
+    return block;
+}
 
 static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     mg_vm *vm = (mg_vm *)ud;
     size_t old = ptr ? osize : 0;
     if (nsize == 0) {
-        free(ptr);
+        if (ptr != NULL) {
+            if (old <= MG_SMALL_MAX) small_give(vm, ptr, old); else free(ptr);
+        }
         vm->used -= old;
         return NULL;
     }
@@ -43,7 +94,7 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         vm->limit_hit = 1;
         return NULL;  // Lua collects garbage, retries, then raises LUA_ERRMEM
     }
-    void *block = realloc(ptr, nsize);
+    void *block = resize_block(vm, ptr, old, nsize);
     if (block == NULL) {
         if (!vm->enforce) {
             // Outside Lua code a failed allocation would raise through a Swift
@@ -110,6 +161,13 @@ void mg_state_close(lua_State *L) {
     mg_vm *vm = vm_of(L);
     vm->enforce = 0;
     lua_close(L);
+    for (int class = 0; class < MG_SMALL_CLASSES; class++) {
+        while (vm->small[class] != NULL) {
+            mg_free_block *block = vm->small[class];
+            vm->small[class] = block->next;
+            free(block);
+        }
+    }
     free(vm);
 }
 
