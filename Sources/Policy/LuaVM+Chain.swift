@@ -18,9 +18,14 @@ extension LuaVM {
         let ordinal = hook.ordinal
         activeHook = hook
         activeCall = call
+        switch call {
+        case .rcpt(_, let recipient), .deliver(_, let recipient, _): callAddress = recipient
+        case .mailFrom(_, let sender): callAddress = sender
+        default: callAddress = nil
+        }
         callSerial &+= 1
         addedHeaders = []
-        defer { activeHook = nil; activeCall = nil; activePolicy = "" }
+        defer { activeHook = nil; activeCall = nil; callAddress = nil; activePolicy = "" }
         let policies = self.policies  // one retain, not an exclusivity check per access
         for policy in policies {
             guard let function = policy.hooks[ordinal] else { continue }

@@ -163,14 +163,7 @@ extension LuaVM {
     /// The address a policy asks about is nearly always the call's own recipient or
     /// sender (`rcpt.address`): that one is already parsed.
     private func parsedAddress(_ text: String) -> MailAddress? {
-        switch activeCall {
-        case .rcpt(_, let recipient), .deliver(_, let recipient, _):
-            if recipient.address == text { return recipient }
-        case .mailFrom(_, let sender?):
-            if sender.address == text { return sender }
-        default:
-            break
-        }
+        if let callAddress, callAddress.address == text { return callAddress }
         return try? MailAddress.parse(text)
     }
 

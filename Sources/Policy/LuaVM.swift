@@ -42,6 +42,9 @@ final class LuaVM: @unchecked Sendable {
     /// The hook call in progress and its serial: a transaction table builds its
     /// `session`, `recipients`, `headers` and `mail_from` from it on first use.
     var activeCall: HookCall?
+    /// The call's recipient (rcpt, deliver) or sender (mail_from), already parsed: the
+    /// address policies ask the host about most.
+    var callAddress: MailAddress?
     var callSerial = 0
     var loading = false
     var addedHeaders: [HeaderField] = []
