@@ -14,21 +14,23 @@
 
 int mg_install_bounds(lua_State *L);
 
-/// Per-state bookkeeping, shared by every coroutine of the state (the extra space
-/// of each thread holds a pointer to it; new threads copy the main thread's).
 // Blocks of up to MG_SMALL_MAX bytes (tables, their nodes, short strings: nearly all of
 // what a hook call allocates) are recycled through per-state free lists, one per
 // 16-byte size class. A state runs on one thread at a time, so the lists need no lock;
 // glibc's malloc cost more and took its arena lock, which the store's writer thread
 // also takes when it frees what an event loop allocated. Blocks in the lists are
-// malloc'ed blocks at least as large as their class; they go back to malloc when the
-// state closes, so a state keeps at most its peak of small blocks.
+// malloc'ed blocks at least as large as their class. The lists keep at most
+// MG_SMALL_KEEP bytes (the rest goes back to malloc at once), and everything when the
+// state closes, so a policy that once used its whole memory cap does not leave it held.
 #define MG_SMALL_GRAIN 16
 #define MG_SMALL_CLASSES 16
 #define MG_SMALL_MAX (MG_SMALL_GRAIN * MG_SMALL_CLASSES)
+#define MG_SMALL_KEEP (1024 * 1024)
 
 typedef struct mg_free_block { struct mg_free_block *next; } mg_free_block;
 
+/// Per-state bookkeeping, shared by every coroutine of the state (the extra space
+/// of each thread holds a pointer to it; new threads copy the main thread's).
 typedef struct mg_vm {
     size_t used;
     size_t limit;
@@ -41,6 +43,7 @@ typedef struct mg_vm {
     mg_host_dispatch dispatch;
     void *context;
     mg_free_block *small[MG_SMALL_CLASSES];
+    size_t small_kept;      // bytes of the class sizes in the lists
 } mg_vm;
 
 static mg_vm *vm_of(lua_State *L) { return *(mg_vm **)lua_getextraspace(L); }
@@ -52,16 +55,22 @@ static void *small_take(mg_vm *vm, size_t size) {
     mg_free_block *block = vm->small[class];
     if (block != NULL) {
         vm->small[class] = block->next;
+        vm->small_kept -= (class + 1) * MG_SMALL_GRAIN;
         return block;
     }
     return malloc((class + 1) * MG_SMALL_GRAIN);
 }
 
 static void small_give(mg_vm *vm, void *ptr, size_t size) {
-    mg_free_block *block = ptr;
     size_t class = small_class(size);
+    if (vm->small_kept >= MG_SMALL_KEEP) {
+        free(ptr);
+        return;
+    }
+    mg_free_block *block = ptr;
     block->next = vm->small[class];
     vm->small[class] = block;
+    vm->small_kept += (class + 1) * MG_SMALL_GRAIN;
 }
 
 /// realloc for the block sizes Lua reports: small ones through the free lists. A
@@ -249,6 +258,7 @@ int mg_declared_parameters(lua_State *L, int index) {
     if (!lua_getinfo(L, ">u", &ar) || ar.isvararg) return -1;
     return ar.nparams;
 }
+
 int mg_memory_limit_hit(lua_State *L) { return vm_of(L)->limit_hit; }
 
 // ---- loading and calling ---------------------------------------------------
