@@ -30,7 +30,7 @@ struct MessageDelivery: Sendable {
         let context = self.context
         let promise = eventLoop.makePromise(of: DeliveryOutcome.self)
         guard context.policy.handles(.deliver) else {
-            Self.deliver(transaction, context: context, promise: promise)
+            Self.deliver(transaction, context: context, runsDeliverHook: false, promise: promise)
             return promise.futureResult
         }
         context.threadPool.submit { state in
@@ -38,16 +38,16 @@ struct MessageDelivery: Sendable {
                 promise.succeed(.failed(Reply(421, "4.3.2", "Service shutting down")))
                 return
             }
-            Self.deliver(transaction, context: context, promise: promise)
+            Self.deliver(transaction, context: context, runsDeliverHook: true, promise: promise)
         }
         return promise.futureResult
     }
 
     /// Plans the delivery, writes it in the next group commit and completes `promise`
     /// once it is durable.
-    private static func deliver(_ transaction: SMTPTransaction, context: ServerContext,
+    private static func deliver(_ transaction: SMTPTransaction, context: ServerContext, runsDeliverHook: Bool,
                                 promise: EventLoopPromise<DeliveryOutcome>) {
-        let plan = Self.plan(transaction, context: context)
+        let plan = Self.plan(transaction, context: context, runsDeliverHook: runsDeliverHook)
         for dropped in plan.dropped {
             context.logger.info("recipient dropped by deliver policy",
                                 metadata: ["queue_id": "\(transaction.info.queueID)", "rcpt": "\(dropped.address)",
@@ -144,11 +144,10 @@ struct MessageDelivery: Sendable {
         }
     }
 
-    static func plan(_ transaction: SMTPTransaction, context: ServerContext) -> Plan {
+    static func plan(_ transaction: SMTPTransaction, context: ServerContext, runsDeliverHook: Bool) -> Plan {
         var plan = Plan()
-        let hasDeliverHook = context.policy.handles(.deliver)
         for (index, recipient) in transaction.info.recipients.enumerated() {
-            let result = hasDeliverHook
+            let result = runsDeliverHook
                 ? context.policy.run(.deliver(transaction.info, recipient: recipient,
                                               local: context.store.domainExists(recipient.domain)))
                 : HookResult(verdict: .next)

@@ -48,11 +48,10 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let sessionTimeout = TimeAmount.milliseconds(Int64(session.configuration.limits.sessionTimeout.seconds * 1000))
-        sessionDeadline = .now() + sessionTimeout
+        sessionDeadline = .now() + .milliseconds(Int64(session.configuration.limits.sessionTimeout.seconds * 1000))
         perform(session.start(), context: context)
         // Waiting on the connect hook leaves the timer unarmed; the deadline still holds.
-        if idleTimer == nil, !closeScheduled { scheduleIdleCheck(in: min(idleTimeout, sessionTimeout), context: context) }
+        if idleTimer == nil, !closeScheduled { scheduleIdleCheck(context: context) }
         context.fireChannelActive()
     }
 
@@ -195,20 +194,24 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         let timeout = session.isReceivingMessage ? limits.dataTimeout : limits.commandTimeout
         idleTimeout = .milliseconds(Int64(timeout.seconds * 1000))
         lastActivity = .now()
-        if idleTimer == nil { scheduleIdleCheck(in: min(idleTimeout, sessionDeadline - lastActivity), context: context) }
+        if idleTimer == nil { scheduleIdleCheck(context: context) }
     }
 
-    func scheduleIdleCheck(in delay: TimeAmount, context: ChannelHandlerContext) {
+    /// When the connection times out if nothing happens: the idle timeout after the last
+    /// activity (restarted while the session waits on a hook or the store, which is not
+    /// the client's idleness), or the session deadline if that comes first.
+    func timeoutDeadline() -> NIODeadline {
+        let idleEnd = session.isWaiting ? NIODeadline.now() + idleTimeout : lastActivity + idleTimeout
+        return min(idleEnd, sessionDeadline)
+    }
+
+    func scheduleIdleCheck(context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        idleTimer = context.eventLoop.scheduleTask(in: delay) { [self] in
+        idleTimer = context.eventLoop.scheduleTask(deadline: timeoutDeadline()) { [self] in
             idleTimer = nil
             guard !closeScheduled, !session.isClosed else { return }
-            let now = NIODeadline.now()
-            let idle = now - lastActivity
-            if now < sessionDeadline && (session.isWaiting || idle < idleTimeout) {
-                // Waiting on a hook or the store is not the client's idleness.
-                let remaining = session.isWaiting ? idleTimeout : idleTimeout - idle
-                scheduleIdleCheck(in: min(remaining, sessionDeadline - now), context: loopBound.value)
+            if NIODeadline.now() < timeoutDeadline() {
+                scheduleIdleCheck(context: loopBound.value)
             } else {
                 perform(session.timedOut(), context: loopBound.value)
             }

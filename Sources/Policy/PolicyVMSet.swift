@@ -22,8 +22,8 @@ final class PolicyVMSet: @unchecked Sendable {
                                       reportUnknownKeys: index == 0))
         }
         self.idle = machines
-        self.handlesOrdinal = (0..<Hook.allCases.count).map { ordinal in
-            machines[0].policies.contains { ordinal < $0.hooks.count && $0.hooks[ordinal] != nil }
+        self.handlesOrdinal = Hook.allCases.map { hook in
+            machines[0].policies.contains { $0.hooks[hook.ordinal] != nil }
         }
         self.generation = generation
         self.loadedAt = Date()
@@ -31,10 +31,7 @@ final class PolicyVMSet: @unchecked Sendable {
     }
 
     /// A hook no policy defines answers `.next` without taking a VM.
-    func handles(_ hook: Hook) -> Bool {
-        let ordinal = hook.ordinal
-        return ordinal < handlesOrdinal.count && handlesOrdinal[ordinal]
-    }
+    func handles(_ hook: Hook) -> Bool { handlesOrdinal[hook.ordinal] }
 
     /// Runs `call` on an idle VM if there is one right now; nil (nothing run) when all are busy.
     func runIfIdle(_ call: HookCall) -> HookResult? {

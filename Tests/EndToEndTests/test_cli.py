@@ -53,6 +53,8 @@ def test_bad_config_is_refused_with_key_and_reason(tmp_path):
     assert "listen.smtp" in run("--config", str(config), "serve").stderr
     config.write_text('hostnme = "typo"\n')
     assert "hostnme: unknown key" in run("--config", str(config), "serve").stderr
+    config.write_text('event_loops = -1\n')
+    assert "event_loops: must be at least 0" in run("--config", str(config), "serve").stderr
     config.write_text('[limits\n')
     assert "line 1" in run("--config", str(config), "serve").stderr
 

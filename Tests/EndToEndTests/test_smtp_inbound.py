@@ -1,5 +1,8 @@
 """Inbound SMTP with Python's smtplib and raw sockets: local delivery, the relay rules,
 limits and every refusal a sending client sees."""
+import concurrent.futures
+import os
+import pathlib
 import smtplib
 import socket
 import ssl
@@ -350,3 +353,35 @@ def test_session_deadline_ends_even_an_active_session(make_server):
     # A fresh connection is served as usual.
     with smtp(server) as fresh:
         assert fresh.noop()[0] == 250
+
+
+def event_loop_threads(server):
+    tasks = pathlib.Path(f"/proc/{server.process.pid}/task")
+    return sum(1 for task in tasks.iterdir() if (task / "comm").read_text().startswith("NIO-ELT"))
+
+
+def test_event_loops_setting_serves_concurrent_clients_and_needs_a_restart(make_server):
+    server = make_server("event_loops = 3")
+    assert "event_loops=3" in server.log()
+    assert event_loop_threads(server) == 3
+
+    def send(index):
+        with smtp(server) as client:
+            client.sendmail("a@remote.test", ["bob@example.test"], MESSAGE.replace(b"Hello Bob", b"Hello %d" % index))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(send, range(24)))
+    assert len(server.messages("bob@example.test")) == 24
+    # A reload keeps the running loops (like the listeners) and goes on serving.
+    server.write_config("event_loops = 1")
+    server.cli("reload")
+    send(99)
+    assert event_loop_threads(server) == 3
+    assert len(server.messages("bob@example.test")) == 25
+
+
+def test_event_loops_default_leaves_a_core(make_server):
+    server = make_server()
+    # One per core but one; "cores" as the process may use them or as the machine has.
+    cores = {os.cpu_count(), len(os.sched_getaffinity(0))}
+    assert event_loop_threads(server) in {max(1, count - 1) for count in cores}
