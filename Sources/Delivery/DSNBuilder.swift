@@ -67,7 +67,6 @@ public struct DSNBuilder: Sendable {
     }
 
     static let maxTextPerRecipient = 2000
-    static let maxFieldLength = 900
 
     /// The notification for `entry` about `recipients`, or nil when nobody is to be told
     /// (null-sender delay/success, failed double bounce, NOTIFY excluding this kind).
@@ -96,8 +95,8 @@ public struct DSNBuilder: Sendable {
 
         var out = ""
         func line(_ text: String) { out += text + "\r\n" }
-        line("From: MAILER-DAEMON@\(hostname)")
-        line("To: \(to)")
+        out += HeaderText.line("From", "MAILER-DAEMON@\(hostname)")
+        out += HeaderText.line("To", to, allowUTF8: true)
         line("Subject: \(Self.subject(kind))")
         line("Date: \(MessageDate.rfc5322(now))")
         line("Message-ID: <\(Self.fieldText(messageID))@\(hostname)>")
@@ -187,14 +186,17 @@ public struct DSNBuilder: Sendable {
             lines.append("<\(recipient.address)>:")
             var text = recipient.text
             if text.count > Self.maxTextPerRecipient { text = String(text.prefix(Self.maxTextPerRecipient)) + " [...]" }
-            lines += text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            // A remote server's text may hold any bytes: one line per line it sent, and no
+            // other control character (a bare CR would start a line of its own downstream).
+            lines += text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+                .map { HeaderText.withoutControls(String($0)) }
             if recipient.action == .relayed {
                 lines.append("The receiving host does not send delivery notices, so this is the last one you get.")
             }
             lines.append("")
         }
         if doubleBounce {
-            lines.append("The original bounce was for a message from <\(sender)>.")
+            lines.append("The original bounce was for a message from <\(HeaderText.withoutControls(sender))>.")
             lines.append("")
         }
         if tooBig {
@@ -246,16 +248,9 @@ public struct DSNBuilder: Sendable {
         address.allSatisfy(\.isASCII) ? "rfc822; \(fieldText(address))" : "utf-8; \(fieldText(address, allowUTF8: true))"
     }
 
-    /// One header-safe line: control characters become spaces, non-ASCII "?", capped in length.
+    /// One header-safe line (MailCore's one header writer).
     static func fieldText(_ text: String, allowUTF8: Bool = false) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            if scalar.value < 32 || scalar.value == 127 { out.append(" ") }
-            else if scalar.value > 127 && !allowUTF8 { out.append("?") }
-            else { out.unicodeScalars.append(scalar) }
-            if out.utf8.count >= maxFieldLength { out += "..."; break }
-        }
-        return out
+        HeaderText.value(text, allowUTF8: allowUTF8)
     }
 
     static func boundary(for messageID: String, avoiding content: [UInt8]) -> String {

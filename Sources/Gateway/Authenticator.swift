@@ -81,14 +81,3 @@ struct Authenticator: Sendable {
         }
     }
 }
-
-extension Authenticator.Credentials {
-    init(_ credentials: AuthCredentials) {
-        switch credentials {
-        case .plain(let authorizationID, let user, let password):
-            self = .password(authorizationID: authorizationID, user: user, password: password)
-        case .cramMD5(let user, let challenge, let digest):
-            self = .challengeResponse(user: user, challenge: challenge, digest: digest)
-        }
-    }
-}

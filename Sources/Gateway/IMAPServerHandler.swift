@@ -342,16 +342,6 @@ final class PoolWriter {
     }
 }
 
-extension Authenticator.Credentials {
-    init(_ credentials: IMAPCredentials) {
-        switch credentials {
-        case .plain(let authorizationID, let user, let password):
-            self = .password(authorizationID: authorizationID, user: user, password: password)
-        case .cramMD5(let user, let challenge, let digest):
-            self = .challengeResponse(user: user, challenge: challenge, digest: digest)
-        }
-    }
-}
 
 // Callbacks capturing the handler run on the channel's event loop only.
 extension IMAPServerHandler: @unchecked Sendable {}

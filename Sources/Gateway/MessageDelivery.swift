@@ -69,7 +69,7 @@ struct MessageDelivery: Sendable {
             }
             return
         }
-        let returnPath = "Return-Path: <\(transaction.info.mailFrom?.address ?? "")>\r\n".utf8
+        let returnPath = HeaderText.returnPath(transaction.info.mailFrom?.address ?? "").utf8
         var message: [UInt8] = []
         message.reserveCapacity(returnPath.count + transaction.message.count)
         message.append(contentsOf: returnPath)

@@ -299,18 +299,6 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-extension Authenticator.Credentials {
-    init(_ credentials: POP3Credentials) {
-        switch credentials {
-        case .plain(let authorizationID, let user, let password):
-            self = .password(authorizationID: authorizationID, user: user, password: password)
-        case .apop(let user, let timestamp, let digest):
-            self = .apop(user: user, timestamp: timestamp, digest: digest)
-        case .cramMD5(let user, let challenge, let digest):
-            self = .challengeResponse(user: user, challenge: challenge, digest: digest)
-        }
-    }
-}
 
 // Callbacks capturing the handler run on the channel's event loop only.
 extension POP3ServerHandler: @unchecked Sendable {}

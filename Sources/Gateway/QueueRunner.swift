@@ -526,7 +526,7 @@ final class QueueRunner: Sendable {
         }
         guard !plan.local.isEmpty || !plan.remote.isEmpty else { return }
         let wireSender = notice.sender == Bounce.doubleBounceSender ? "" : notice.sender
-        var bytes = Array("Return-Path: <\(wireSender)>\r\n".utf8)
+        var bytes = Array(HeaderText.returnPath(wireSender).utf8)
         bytes.append(contentsOf: notice.content)
         let remote = plan.remote.isEmpty ? nil
             : QueueEntry(id: id, sender: notice.sender, recipients: plan.remote, created: now)

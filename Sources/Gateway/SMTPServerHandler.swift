@@ -231,7 +231,8 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
             "queue_id": "\(summary.queueID)", "client": "\(summary.clientIP)",
             "auth": "\(summary.authUser ?? "-")", "from": "<\(summary.sender ?? "")>",
             "rcpts": "\(recipients)", "size": "\(summary.size.map(String.init) ?? "-")",
-            "tls": "\(summary.tls)", "result": "\(summary.result.code) \(summary.result.enhanced ?? "")",
+            "tls": "\(summary.tls)",
+            "result": "\(summary.resultText)",
             "duration_ms": "\(Int(summary.durationSeconds * 1000))",
         ])
     }

@@ -3,7 +3,6 @@
 // session only gathers credentials; the driver verifies them (slow, touches the store)
 // and runs the `auth` hook. Plaintext mechanisms need TLS unless configured otherwise
 // (LOGINDISABLED).
-import Foundation
 import MailCore
 
 extension IMAPSession {
@@ -44,80 +43,41 @@ extension IMAPSession {
         verify(tag, .plain(authorizationID: "", user: user, password: password), &actions)
     }
 
-    mutating func authenticate(_ tag: String, mechanism: String, initialResponse: String?, _ actions: inout [IMAPAction]) {
-        let mechanism = mechanism.uppercased()
-        guard ["PLAIN", "LOGIN", "CRAM-MD5"].contains(mechanism) else {
+    mutating func authenticate(_ tag: String, mechanism name: String, initialResponse: String?, _ actions: inout [IMAPAction]) {
+        guard let mechanism = SASLMechanism(named: name) else {
             return no(tag, "Unsupported authentication mechanism", code: .cannot)
         }
-        guard mechanism == "CRAM-MD5" || plaintextAuthPermitted else {
+        guard !mechanism.sendsPassword || plaintextAuthPermitted else {
             return no(tag, "Plaintext authentication requires TLS (use STARTTLS)", code: .privacyRequired)
         }
-        authMechanism = mechanism
-        switch mechanism {
-        case "PLAIN":
-            authExchange = .plain
-            if let initialResponse { return saslStep(tag: tag, Array(initialResponse.utf8), &actions) }
-            challenge(tag, "")
-        case "LOGIN":
-            authExchange = .loginUser
-            if let initialResponse { return saslStep(tag: tag, Array(initialResponse.utf8), &actions) }
-            challenge(tag, base64("Username:"))
-        default:
-            guard initialResponse == nil else { return bad(tag, "CRAM-MD5 takes no initial response", &actions) }
-            let text = configuration.makeChallenge()
-            authExchange = .cram(challenge: text)
-            challenge(tag, base64(text))
-        }
-    }
-
-    mutating func challenge(_ tag: String, _ text: String) {
-        respond(.continuation(text))
-        phase = .saslResponse(tag: tag)
-        framer.expectLine()
+        authMechanism = mechanism.rawValue
+        let (exchange, step) = SASLExchange.start(mechanism, initialResponse: initialResponse,
+                                                  challenge: configuration.makeChallenge)
+        authExchange = exchange
+        saslStep(tag: tag, step, &actions)
     }
 
     /// A client line during AUTHENTICATE.
     mutating func saslResponse(tag: String, _ bytes: [UInt8], _ actions: inout [IMAPAction]) {
         phase = .command
-        saslStep(tag: tag, bytes, &actions)
+        guard var exchange = authExchange else { return }
+        let step = exchange.respond(bytes)
+        authExchange = exchange
+        saslStep(tag: tag, step, &actions)
     }
 
-    mutating func saslStep(tag: String, _ bytes: [UInt8], _ actions: inout [IMAPAction]) {
-        guard let exchange = authExchange else { return }
-        authExchange = nil
-        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-        if text == "*" { return bad(tag, "Authentication cancelled", &actions) }
-        let decoded: [UInt8]
-        if text == "=" || text.isEmpty {
-            decoded = []
-        } else {
-            guard let data = Data(base64Encoded: text) else { return bad(tag, "Invalid base64 in authentication response", &actions) }
-            decoded = Array(data)
-        }
-        switch exchange {
-        case .plain:
-            let parts = decoded.split(separator: 0, maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3, !parts[1].isEmpty else { return bad(tag, "Malformed PLAIN response", &actions) }
-            verify(tag, .plain(authorizationID: String(decoding: parts[0], as: UTF8.self),
-                               user: String(decoding: parts[1], as: UTF8.self),
-                               password: String(decoding: parts[2], as: UTF8.self)), &actions)
-        case .loginUser:
-            let user = String(decoding: decoded, as: UTF8.self)
-            guard !user.isEmpty else { return bad(tag, "Empty user name", &actions) }
-            authExchange = .loginPassword(user: user)
-            challenge(tag, base64("Password:"))
-        case .loginPassword(let user):
-            verify(tag, .plain(authorizationID: "", user: user, password: String(decoding: decoded, as: UTF8.self)), &actions)
-        case .cram(let challengeText):
-            let response = String(decoding: decoded, as: UTF8.self)
-            guard let space = response.lastIndex(of: " "), space > response.startIndex else {
-                return bad(tag, "Malformed CRAM-MD5 response", &actions)
-            }
-            let digest = response[response.index(after: space)...].lowercased()
-            guard digest.utf8.count == 32, digest.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
-                return bad(tag, "Malformed CRAM-MD5 response", &actions)
-            }
-            verify(tag, .cramMD5(user: String(response[..<space]), challenge: challengeText, digest: digest), &actions)
+    mutating func saslStep(tag: String, _ step: SASLExchange.Step, _ actions: inout [IMAPAction]) {
+        switch step {
+        case .challenge(let text):
+            respond(.continuation(text))
+            phase = .saslResponse(tag: tag)
+            framer.expectLine()
+        case .credentials(let credentials):
+            authExchange = nil
+            verify(tag, credentials, &actions)
+        case .failed(let failure):
+            authExchange = nil
+            bad(tag, failure.text, &actions)
         }
     }
 
@@ -145,6 +105,4 @@ extension IMAPSession {
             no(tag, text, code: .unavailable)
         }
     }
-
-    func base64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
 }

@@ -30,13 +30,6 @@ public struct IMAPSession: Sendable {
         case idleUpdates
     }
 
-    enum AuthExchange: Equatable {
-        case plain
-        case loginUser
-        case loginPassword(user: String)
-        case cram(challenge: String)
-    }
-
     var phase: Phase = .command
     var pending: Pending?
     var framer: IMAPCommandFramer
@@ -45,7 +38,7 @@ public struct IMAPSession: Sendable {
     var outbox: [UInt8] = []
     var errorCount = 0
     var shuttingDown = false
-    var authExchange: AuthExchange?
+    var authExchange: SASLExchange?
     var authMechanism = ""
     /// Extensions turned on by ENABLE (upper-cased).
     var enabled: Set<String> = []

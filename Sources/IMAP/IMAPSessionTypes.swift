@@ -75,21 +75,8 @@ public struct IMAPSessionConfiguration: Sendable {
     }
 }
 
-/// Credentials gathered by the session for the driver to verify. `user` is the login as
-/// the client sent it ("user@domain" or "user%domain"): normalise it with
-/// `LoginName.normalize` before looking the account up.
-public enum IMAPCredentials: Sendable, Equatable {
-    /// LOGIN, AUTHENTICATE PLAIN (authorization id may be empty), AUTHENTICATE LOGIN.
-    case plain(authorizationID: String, user: String, password: String)
-    /// AUTHENTICATE CRAM-MD5: valid when `digest` == hex(HMAC-MD5(secret, challenge)).
-    case cramMD5(user: String, challenge: String, digest: String)
-
-    public var user: String {
-        switch self {
-        case .plain(_, let user, _), .cramMD5(let user, _, _): user
-        }
-    }
-}
+/// Credentials gathered by the session for the driver to verify (MailCore's one type).
+public typealias IMAPCredentials = Credentials
 
 public enum IMAPAuthOutcome: Sendable, Equatable {
     /// Verified and allowed; `user` is the normalized account address.

@@ -8,6 +8,11 @@ public struct Limits: Sendable, Equatable {
     public var maxRecipients: Int = 100
     /// SMTP command line including CRLF (RFC 5321 §4.5.3.1.4: 512).
     public var maxCommandLine: Int = 512
+    /// MAIL FROM line: the command line plus what its extensions may add (RFC 1870 SIZE
+    /// 26, RFC 3461 RET/ENVID 110, RFC 4954 AUTH= 500, RFC 6531 SMTPUTF8 10, BODY=8BITMIME 14).
+    public var maxMailCommandLine: Int { maxCommandLine + 26 + 110 + 500 + 10 + 14 }
+    /// RCPT TO line: the command line plus RFC 3461 NOTIFY/ORCPT (500).
+    public var maxRcptCommandLine: Int { maxCommandLine + 500 }
     /// SMTP text line in DATA including CRLF (RFC 5321 §4.5.3.1.6: 1000).
     public var maxTextLine: Int = 1000
     /// How long a queued message is retried before it bounces.

@@ -106,32 +106,33 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         let localPart: String
         let rest: Substring
         if text.utf8.first == UInt8(ascii: "\"") {
-            // quoted-string: scan to the closing quote, honouring backslash escapes
-            var value = ""
-            var index = text.index(after: text.startIndex)
+            // quoted-string (RFC 5321 §4.1.2), on bytes: qtextSMTP is printable ASCII but
+            // '"' and '\\' (plus UTF-8 with SMTPUTF8), and a quoted-pair escapes only a
+            // printable ASCII character, never CR, LF or another control.
+            let bytes = text.utf8
+            var value: [UInt8] = []
+            var index = bytes.index(after: bytes.startIndex)
             var closed = false
-            while index < text.endIndex {
-                let char = text[index]
-                if char == "\\" {
-                    index = text.index(after: index)
-                    guard index < text.endIndex else { throw .badLocalPart }
-                    value.append(text[index])
-                } else if char == "\"" {
+            while index < bytes.endIndex {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\\") {
+                    index = bytes.index(after: index)
+                    guard index < bytes.endIndex, (32...126).contains(bytes[index]) else { throw .badLocalPart }
+                    value.append(bytes[index])
+                } else if byte == UInt8(ascii: "\"") {
                     closed = true
-                    index = text.index(after: index)
+                    index = bytes.index(after: index)
                     break
                 } else {
-                    guard char.isASCII ? (char.asciiValue! >= 32 && char.asciiValue! < 127) : allowUTF8 else {
-                        throw .badLocalPart
-                    }
-                    value.append(char)
+                    guard byte >= 0x80 ? allowUTF8 : (32...126).contains(byte) else { throw .badLocalPart }
+                    value.append(byte)
                 }
-                index = text.index(after: index)
+                index = bytes.index(after: index)
             }
-            guard closed else { throw .badLocalPart }
-            guard index < text.endIndex, text[index] == "@" else { throw .missingAt }
-            localPart = value
-            rest = text[text.index(after: index)...]
+            guard closed, let decoded = String(validating: value, as: UTF8.self) else { throw .badLocalPart }
+            guard index < bytes.endIndex, bytes[index] == UInt8(ascii: "@") else { throw .missingAt }
+            localPart = decoded
+            rest = text[bytes.index(after: index)...]
         } else {
             // Bytes, not Characters: '@' is ASCII, so its UTF-8 index splits the text.
             guard let at = text.utf8.lastIndex(of: UInt8(ascii: "@")) else { throw .missingAt }
@@ -158,7 +159,7 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
     /// RFC 5322 atext for one ASCII byte (checked on bytes: Character properties cost a
     /// Unicode table lookup each, and addresses are parsed several times per message).
     @inline(__always)
-    static func isAtextByte(_ byte: UInt8) -> Bool {
+    public static func isAtextByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
              UInt8(ascii: "0")...UInt8(ascii: "9"):
@@ -242,6 +243,12 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension MailAddress {
+    /// Whether `text` is a domain name or an address literal (RFC 5321 §4.1.2 `Domain /
+    /// address-literal`, as HELO/EHLO take), ASCII only.
+    public static func isDomainOrAddressLiteral(_ text: String) -> Bool {
+        (try? parseDomain(Substring(text), allowUTF8: false)) != nil
+    }
+
     /// The lower-cased domain when `text` is a valid DNS domain name (no address literal).
     public static func normalizedDomain(_ text: Substring) -> String? {
         guard text.first != "[", let domain = try? parseDomain(text, allowUTF8: false) else { return nil }

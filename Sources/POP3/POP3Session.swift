@@ -29,23 +29,16 @@ public struct POP3Session: Sendable {
         case tls
     }
 
-    enum AuthExchange: Equatable {
-        case plain
-        case loginUser
-        case loginPassword(user: String)
-        case cram(challenge: String)
-    }
-
     var phase: Phase = .command
     var pending: Pending?
     var buffer: [UInt8] = []
     var readIndex = 0
-    var reader: POP3LineReader
+    var reader: LineFramer
     var errorCount = 0
     var shuttingDown = false
     /// The name given by USER, waiting for PASS.
     var pendingUser: String?
-    var authExchange: AuthExchange?
+    var authExchange: SASLExchange?
     var authMechanism = ""
     /// The maildrop snapshot (TRANSACTION): message n is `messages[n - 1]`.
     var messages: [POP3Message] = []
@@ -62,7 +55,8 @@ public struct POP3Session: Sendable {
         self.configuration = configuration
         self.info = session
         self.timestamp = configuration.makeTimestamp()
-        self.reader = POP3LineReader(maxLength: Self.maxAuthLine)
+        // RFC 1939 wants CRLF; a bare LF is taken too (people test POP3 with telnet and nc).
+        self.reader = LineFramer(maxLength: Self.maxAuthLine, acceptsBareLF: true)
         if configuration.implicitTLS { info.tls = true }
     }
 
@@ -239,7 +233,7 @@ public struct POP3Session: Sendable {
             case .tooLong:
                 if phase == .authResponse { authExchange = nil; phase = .command }
                 commandError(.error("Line too long"), &actions)
-            case .line(let bytes):
+            case .line(let bytes), .bareLineFeed(let bytes):
                 if phase == .authResponse { authResponse(bytes, &actions) } else { command(bytes, &actions) }
             }
         }
@@ -262,7 +256,7 @@ public struct POP3Session: Sendable {
         if bytes.count + 2 > configuration.limits.maxCommandLine && !isAuth {
             return commandError(.error("Line too long"), &actions)
         }
-        guard !bytes.contains(0), let line = String(validating: bytes, as: UTF8.self) else {
+        guard !CommandText.hasControlCharacters(bytes), let line = String(validating: bytes, as: UTF8.self) else {
             return commandError(.error("Invalid characters in command"), &actions)
         }
         let parsed: POP3Command

@@ -65,23 +65,8 @@ public struct POP3SessionConfiguration: Sendable {
     }
 }
 
-/// Credentials gathered by the session for the driver to verify. `user` is the login
-/// as the client sent it ("user@domain" or "user%domain"): normalise it with
-/// `LoginName.normalize` before looking the account up.
-public enum POP3Credentials: Sendable, Equatable {
-    /// USER/PASS (empty authorization id), AUTH PLAIN, AUTH LOGIN.
-    case plain(authorizationID: String, user: String, password: String)
-    /// APOP: valid when `digest` == hex(MD5(timestamp + shared secret)).
-    case apop(user: String, timestamp: String, digest: String)
-    /// AUTH CRAM-MD5: valid when `digest` == hex(HMAC-MD5(secret, challenge)).
-    case cramMD5(user: String, challenge: String, digest: String)
-
-    public var user: String {
-        switch self {
-        case .plain(_, let user, _), .apop(let user, _, _), .cramMD5(let user, _, _): user
-        }
-    }
-}
+/// SASL, USER/PASS and APOP credentials for the driver to verify (MailCore's one type).
+public typealias POP3Credentials = Credentials
 
 public enum POP3AuthOutcome: Sendable, Equatable {
     /// Verified and allowed; `user` is the normalized account address.

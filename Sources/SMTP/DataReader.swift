@@ -55,8 +55,8 @@ public struct DataReader: Sendable {
             index += 1
             switch state {
             case .lineStart:
-                // The stuffing dot is part of the line on the wire (RFC 5321 §4.5.3.1.6).
-                if byte == 0x2E { state = .dot; lineLength = 1 } else { content(byte) }
+                // The stuffing dot is not counted against the line limit (RFC 5321 §4.5.3.1.6).
+                if byte == 0x2E { state = .dot; lineLength = 0 } else { content(byte) }
             case .dot:
                 if byte == 0x0D { state = .dotCarriageReturn } else { content(byte) }
             case .dotCarriageReturn:
@@ -157,15 +157,25 @@ public struct DataReader: Sendable {
     }
 }
 
-/// Collects BDAT chunks (RFC 3030): exact byte counts, no stuffing, bounded by `maxSize`.
+/// Collects BDAT chunks (RFC 3030): exact byte counts, no stuffing, bounded by
+/// `maxSize`. The content gets the same checks as DATA's (no bare CR or LF, lines of at
+/// most `maxLineLength` octets with CRLF), so both paths store the same kind of message.
 public struct ChunkReader: Sendable {
     public let maxSize: Int
+    public let maxLineLength: Int
     public private(set) var message: [UInt8] = []
     public private(set) var receivedSize = 0
     public var tooLarge: Bool { receivedSize > maxSize }
+    /// The first problem found in the content (size is reported by `tooLarge`).
+    public private(set) var problem: DataReader.Problem?
     private var remaining = 0
+    private var lineLength = 0
+    private var afterCR = false
 
-    public init(maxSize: Int) { self.maxSize = maxSize }
+    public init(maxSize: Int, maxLineLength: Int) {
+        self.maxSize = maxSize
+        self.maxLineLength = maxLineLength
+    }
 
     public mutating func beginChunk(size: Int) { remaining = size }
     public var chunkComplete: Bool { remaining == 0 }
@@ -175,6 +185,7 @@ public struct ChunkReader: Sendable {
         let take = min(remaining, buffer.count - start)
         guard take > 0 else { return }
         receivedSize += take
+        if problem == nil { check(buffer[start..<(start + take)]) }
         if receivedSize <= maxSize {
             message.append(contentsOf: buffer[start..<(start + take)])
         } else if !message.isEmpty {
@@ -182,5 +193,34 @@ public struct ChunkReader: Sendable {
         }
         remaining -= take
         start += take
+    }
+
+    /// The last chunk is in: a message that does not end with CRLF gets one, so every
+    /// reader of the stored message (POP3 sizes, IMAP, relaying) sees whole lines.
+    public mutating func finish() {
+        if afterCR { problem = problem ?? .bareLineEnding }
+        if lineLength + 2 > maxLineLength { problem = problem ?? .lineTooLong }
+        if problem == nil, !tooLarge, !message.isEmpty, message.last != 10 {
+            message += [13, 10]
+            receivedSize += 2
+        }
+    }
+
+    private mutating func check(_ bytes: ArraySlice<UInt8>) {
+        for byte in bytes {
+            if afterCR {
+                afterCR = false
+                guard byte == 10 else { problem = .bareLineEnding; return }
+                if lineLength + 2 > maxLineLength { problem = .lineTooLong; return }
+                lineLength = 0
+            } else if byte == 13 {
+                afterCR = true
+            } else if byte == 10 {
+                problem = .bareLineEnding
+                return
+            } else {
+                lineLength += 1
+            }
+        }
     }
 }

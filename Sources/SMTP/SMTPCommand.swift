@@ -31,15 +31,21 @@ public enum SMTPCommandParser {
             let name = argument.trimmingTrailingSpaces()
             // On bytes: Substring.contains(String) goes through Foundation's range(of:),
             // ~1 % of an SMTP profile for one space check per connection.
-            guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: " ")) else {
+            // One word without controls (RFC 5321 §4.1.1.1: Domain / address-literal). Names
+            // that are not domains are still taken, as real clients send them; the
+            // Received field then quotes them in a comment.
+            guard !name.isEmpty, !name.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
                 throw MailError(501, "5.5.4", "Syntax: \(verb) hostname")
             }
             return verb == "EHLO" ? .ehlo(String(name)) : .helo(String(name))
         case "MAIL":
             let (path, parameters) = try pathAndParameters(argument, prefix: "FROM:", verb: "MAIL FROM:<address>")
-            let utf8 = parameters["SMTPUTF8"] != nil
             if path.isEmpty { return .mail(reversePath: nil, parameters: parameters) }
-            return .mail(reversePath: try address(path, allowUTF8: utf8, what: "sender"), parameters: parameters)
+            let sender = try address(path, allowUTF8: true, what: "sender")
+            if parameters["SMTPUTF8"] == nil, !path.utf8.allSatisfy({ $0 < 0x80 }) {
+                throw MailError(553, "5.6.7", "Non-ASCII sender address needs SMTPUTF8")
+            }
+            return .mail(reversePath: sender, parameters: parameters)
         case "RCPT":
             let (path, parameters) = try pathAndParameters(argument, prefix: "TO:", verb: "RCPT TO:<address>")
             if path.isEmpty { throw MailError(501, "5.1.3", "Empty recipient address") }
@@ -53,7 +59,7 @@ public enum SMTPCommandParser {
             return .data
         case "BDAT":
             let parts = argument.split(separator: " ")
-            guard (1...2).contains(parts.count), let size = Int(parts[0]), size >= 0,
+            guard (1...2).contains(parts.count), let size = decimal(parts[0]),
                   parts.count == 1 || parts[1].uppercased() == "LAST"
             else { throw MailError(501, "5.5.4", "Syntax: BDAT chunk-size [LAST]") }
             return .bdat(size: size, last: parts.count == 2)
@@ -125,16 +131,35 @@ public enum SMTPCommandParser {
         if !tail.isEmpty {
             guard tail.utf8.first == UInt8(ascii: " ") else { throw MailError(501, "5.5.4", "Syntax: \(verb)") }
             for item in tail.split(separator: " ") {
+                // esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-");
+                // esmtp-value = 1*(%d33-60 / %d62-126), plus UTF-8 (RFC 6531 §4.2).
                 let pieces = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let key = pieces[0].uppercased()
-                guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
-                    throw MailError(501, "5.5.4", "Bad parameter syntax")
+                let keyBytes = pieces[0].utf8
+                guard let first = keyBytes.first, isASCIIAlphanumeric(first),
+                      keyBytes.allSatisfy({ isASCIIAlphanumeric($0) || $0 == UInt8(ascii: "-") })
+                else { throw MailError(501, "5.5.4", "Bad parameter syntax") }
+                if pieces.count == 2 {
+                    guard !pieces[1].isEmpty,
+                          pieces[1].utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "=") })
+                    else { throw MailError(501, "5.5.4", "Bad parameter value") }
                 }
+                let key = pieces[0].uppercased()
                 guard parameters[key] == nil else { throw MailError(501, "5.5.4", "Duplicate parameter \(key)") }
                 parameters[key] = pieces.count == 2 ? String(pieces[1]) : ""
             }
         }
         return (String(path), parameters)
+    }
+
+    static func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
+        (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+    }
+
+    /// A non-negative decimal number written with digits only ("+5", " 5" and "0x5" are
+    /// not numbers in SMTP), or nil; nil also past 18 digits.
+    static func decimal(_ text: Substring) -> Int? {
+        guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ (48...57).contains($0) }) else { return nil }
+        return Int(text)
     }
 
     static func asciiUppercased(_ byte: UInt8) -> UInt8 {

@@ -9,7 +9,7 @@ extension SMTPSession {
         case .helo(let name), .ehlo(let name):
             let isExtended: Bool
             if case .ehlo = command { isExtended = true } else { isExtended = false }
-            abandonTransaction(&actions)
+            abandonTransaction(.newHelo, &actions)
             var hookSession = info
             hookSession.heloName = name
             pending = .helo(extended: isExtended, name: name)
@@ -39,12 +39,12 @@ extension SMTPSession {
             bdat(size: size, last: last, &actions)
 
         case .rset:
-            abandonTransaction(&actions)
+            abandonTransaction(.reset, &actions)
             send(Reply(250, "2.0.0", "Ok"), &actions)
         case .noop:
             send(Reply(250, "2.0.0", "Ok"), &actions)
         case .quit:
-            abandonTransaction(&actions)
+            abandonTransaction(.quit, &actions)
             send(Reply(221, "2.0.0", "\(configuration.hostname) Bye"), &actions)
             close(&actions)
         case .vrfy:
@@ -118,14 +118,17 @@ extension SMTPSession {
             guard info.authUser != nil else { return send(Reply(530, "5.7.0", "Authentication required"), &actions) }
         }
         if let unknown = parameters.keys.first(where: { !Self.mailParameters.contains($0) }) {
-            return commandError(Reply(555, "5.5.4", "Unsupported parameter \(unknown)"), &actions)
+            return commandError(Reply(555, "5.5.4", "Unsupported parameter \(CommandText.escaped(unknown))"), &actions)
         }
         if !extended && !parameters.isEmpty {
             return commandError(Reply(555, "5.5.4", "Parameters need EHLO"), &actions)
         }
+        if let problem = Self.mailParameterProblem(parameters) { return commandError(problem, &actions) }
         var declaredSize: Int?
         if let size = parameters["SIZE"] {
-            guard let value = Int(size), value >= 0 else { return commandError(Reply(501, "5.5.4", "Bad SIZE parameter"), &actions) }
+            guard let value = SMTPCommandParser.decimal(Substring(size)) else {
+                return commandError(Reply(501, "5.5.4", "Bad SIZE parameter"), &actions)
+            }
             guard value <= configuration.limits.maxMessageSize else {
                 return send(Reply(552, "5.3.4", "Message size exceeds fixed maximum message size"), &actions)
             }
@@ -143,6 +146,35 @@ extension SMTPSession {
         transaction = Transaction(info: txInfo, parameters: parameters, startedAt: now)
         pending = .mailFrom(sender, parameters)
         actions.append(.runHook(.mailFrom(txInfo, sender: sender)))
+    }
+
+    /// The reply for a MAIL parameter whose value breaks its RFC's grammar, if any
+    /// (SIZE and BODY are checked where they are used).
+    static func mailParameterProblem(_ parameters: [String: String]) -> Reply? {
+        if let value = parameters["SMTPUTF8"], !value.isEmpty {
+            return Reply(501, "5.5.4", "SMTPUTF8 takes no value")   // RFC 6531 §3.4
+        }
+        if let envid = parameters["ENVID"], !XText.isValidParameter(envid, maxLength: 100) {
+            return Reply(501, "5.5.4", "Bad ENVID parameter")          // RFC 3461 §4.4
+        }
+        if let auth = parameters["AUTH"], auth != "<>", !XText.isValidParameter(auth, maxLength: 500) {
+            return Reply(501, "5.5.4", "Bad AUTH parameter")           // RFC 4954 §5
+        }
+        return nil
+    }
+
+    /// RFC 3461 §4.2 `addr-type ";" xtext` of at most 500 characters; RFC 6533's "utf-8"
+    /// type may carry UTF-8 as it is.
+    static func isValidORCPT(_ value: String) -> Bool {
+        guard value.utf8.count <= 500, let semicolon = value.utf8.firstIndex(of: UInt8(ascii: ";")) else { return false }
+        let type = value[..<semicolon]
+        let address = String(value[value.utf8.index(after: semicolon)...])
+        guard !type.isEmpty, type.utf8.allSatisfy({ MailAddress.isAtextByte($0) }) else { return false }
+        if type.lowercased() == "utf-8" {
+            return !address.isEmpty && !CommandText.hasControlCharacters(address.utf8)
+                && !address.utf8.contains(where: { $0 == 0x20 || $0 == 0x09 || $0 == UInt8(ascii: "=") })
+        }
+        return XText.isValidParameter(address, maxLength: 500)
     }
 
     mutating func mailDecided(_ verdict: Verdict, _ sender: MailAddress?, _ parameters: [String: String],
@@ -166,7 +198,10 @@ extension SMTPSession {
     mutating func rcpt(_ recipient: MailAddress, _ parameters: [String: String], _ actions: inout [SMTPAction]) {
         guard let transaction else { return commandError(Reply(503, "5.5.1", "Error: need MAIL command"), &actions) }
         if let unknown = parameters.keys.first(where: { !Self.rcptParameters.contains($0) }) {
-            return commandError(Reply(555, "5.5.4", "Unsupported parameter \(unknown)"), &actions)
+            return commandError(Reply(555, "5.5.4", "Unsupported parameter \(CommandText.escaped(unknown))"), &actions)
+        }
+        if let orcpt = parameters["ORCPT"], !Self.isValidORCPT(orcpt) {
+            return commandError(Reply(501, "5.5.4", "Bad ORCPT parameter"), &actions)
         }
         if let notify = parameters["NOTIFY"] {
             let values = Set(notify.uppercased().split(separator: ",").map(String.init))
@@ -206,7 +241,8 @@ extension SMTPSession {
     // MARK: DATA and BDAT
 
     mutating func bdat(size: Int, last: Bool, _ actions: inout [SMTPAction]) {
-        var reader = chunkReader ?? ChunkReader(maxSize: configuration.limits.maxMessageSize)
+        var reader = chunkReader ?? ChunkReader(maxSize: configuration.limits.maxMessageSize,
+                                                maxLineLength: configuration.limits.maxTextLine)
         reader.beginChunk(size: size)
         chunkReader = reader
         // The chunk's bytes follow the command whatever we answer: read them, then reply.
@@ -224,28 +260,32 @@ extension SMTPSession {
     }
 
     mutating func finishChunks(_ actions: inout [SMTPAction]) {
-        let reader = chunkReader!
+        var reader = chunkReader!
         chunkReader = nil
-        if reader.tooLarge {
-            return endTransaction(Reply(552, "5.3.4", "Message size exceeds fixed maximum message size"), &actions)
-        }
+        reader.finish()
+        if reader.tooLarge { return endTransaction(Self.reply(for: .tooLarge), &actions) }
+        if let problem = reader.problem { return endTransaction(Self.reply(for: problem), &actions) }
         messageReceived(reader.message, &actions)
+    }
+
+    /// One answer for a message DATA or BDAT could not take.
+    static func reply(for problem: DataReader.Problem) -> Reply {
+        switch problem {
+        case .tooLarge:
+            Reply(552, "5.3.4", "Message size exceeds fixed maximum message size")
+        case .bareLineEnding:
+            Reply(550, "5.6.11", "Bare CR or LF in message text is not allowed (RFC 5321 2.3.8)")
+        case .lineTooLong:
+            Reply(550, "5.6.0", "Message line longer than 1000 octets (RFC 5321 4.5.3.1.6)")
+        }
     }
 
     mutating func finishData(_ actions: inout [SMTPAction]) {
         phase = .command
         let reader = dataReader!
         dataReader = nil
-        switch reader.problem {
-        case .tooLarge:
-            endTransaction(Reply(552, "5.3.4", "Message size exceeds fixed maximum message size"), &actions)
-        case .bareLineEnding:
-            endTransaction(Reply(550, "5.6.11", "Bare CR or LF in message text is not allowed (RFC 5321 2.3.8)"), &actions)
-        case .lineTooLong:
-            endTransaction(Reply(550, "5.6.0", "Message line longer than 1000 octets (RFC 5321 4.5.3.1.6)"), &actions)
-        case nil:
-            messageReceived(reader.message, &actions)
-        }
+        if let problem = reader.problem { return endTransaction(Self.reply(for: problem), &actions) }
+        messageReceived(reader.message, &actions)
     }
 
     mutating func messageReceived(_ message: [UInt8], _ actions: inout [SMTPAction]) {
@@ -264,7 +304,7 @@ extension SMTPSession {
             var message: [UInt8] = []
             message.reserveCapacity(pendingMessage.count + 512)
             for header in result.addedHeaders {
-                message.append(contentsOf: "\(header.name): \(header.value)\r\n".utf8)
+                message.append(contentsOf: HeaderText.line(header.name, header.value, allowUTF8: true).utf8)
             }
             message.append(contentsOf: receivedHeader(transaction.info).utf8)
             message.append(contentsOf: pendingMessage)
@@ -284,18 +324,34 @@ extension SMTPSession {
         }
     }
 
-    /// RFC 5321 §4.4 trace field, with the RFC 3848 protocol type.
+    /// RFC 5321 §4.4 trace field, with the RFC 3848 / RFC 6531 §3.7.4 protocol type.
+    /// Written through MailCore's header writer: the HELO name is copied only when it is
+    /// a domain or an address literal, otherwise it goes, escaped, into a comment.
     func receivedHeader(_ tx: TransactionInfo) -> String {
-        var with = extended ? "ESMTP" : "SMTP"
+        let utf8 = transaction?.parameters["SMTPUTF8"] != nil
+        var with = utf8 ? "UTF8SMTP" : extended ? "ESMTP" : "SMTP"
         if extended {
             if info.tls { with += "S" }
             if info.authUser != nil { with += "A" }
         }
-        var field = "Received: from \(heloName ?? "unknown") ([\(info.clientIP)])\r\n"
-        field += "\tby \(configuration.hostname) (mailgate) with \(with) id \(tx.queueID)"
-        if tx.recipients.count == 1 { field += "\r\n\tfor <\(tx.recipients[0].address)>" }
-        field += "; \(MessageDate.rfc5322(configuration.clock()))\r\n"
-        return field
+        let literal = Self.addressLiteral(info.clientIP)
+        let from: String
+        if let helo = heloName, MailAddress.isDomainOrAddressLiteral(helo) {
+            from = "from \(helo) (\(literal))"
+        } else if let helo = heloName {
+            from = "from \(literal) (HELO \(HeaderText.commentText(helo)))"
+        } else {
+            from = "from \(literal)"
+        }
+        var continuations = ["by \(configuration.hostname) (mailgate) with \(with) id \(tx.queueID)"]
+        if tx.recipients.count == 1 { continuations.append("for <\(tx.recipients[0].address)>") }
+        continuations[continuations.count - 1] += "; \(MessageDate.rfc5322(configuration.clock()))"
+        return HeaderText.line("Received", from, continuations: continuations, allowUTF8: utf8)
+    }
+
+    /// "[192.0.2.1]" or "[IPv6:2001:db8::1]" (RFC 5321 §4.1.3).
+    static func addressLiteral(_ ip: String) -> String {
+        ip.utf8.contains(UInt8(ascii: ":")) ? "[IPv6:\(ip)]" : "[\(ip)]"
     }
 
     // MARK: STARTTLS

@@ -28,13 +28,6 @@ public struct SMTPSession: Sendable {
         case tls
     }
 
-    enum AuthExchange: Equatable {
-        case plain
-        case loginUser
-        case loginPassword(user: String)
-        case cram(challenge: String)
-    }
-
     struct Transaction {
         var info: TransactionInfo
         var parameters: [String: String]
@@ -65,11 +58,21 @@ public struct SMTPSession: Sendable {
     var heloName: String?
     var extended = false
     var transaction: Transaction?
-    var authExchange: AuthExchange?
+    var authExchange: SASLExchange?
     var authMechanism = ""
     var errorCount = 0
     var shuttingDown = false
     var pendingMessage: [UInt8] = []
+
+    /// RFC 4954 §4 names this reply for an AUTH line past the limit.
+    static let authLineTooLong = Reply(500, "5.5.6", "Authentication exchange line is too long")
+
+    /// The first four bytes upper-cased when they are followed by a space or end the line.
+    static func verbPrefix(_ bytes: [UInt8]) -> String {
+        guard bytes.count >= 4, bytes.count == 4 || bytes[4] == UInt8(ascii: " ") else { return "" }
+        // (also given the first bytes of an over-long line)
+        return String(decoding: bytes[0..<4].map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 }, as: UTF8.self)
+    }
 
     /// Hard bound for any line (AUTH responses may be long, RFC 4954 §4: 12288).
     static let maxAuthLine = 12288
@@ -77,7 +80,7 @@ public struct SMTPSession: Sendable {
     public init(configuration: SMTPSessionConfiguration, session: SessionInfo) {
         self.configuration = configuration
         self.info = session
-        self.framer = LineFramer(maxLength: Self.maxAuthLine)
+        self.framer = LineFramer(maxLength: Self.maxAuthLine, acceptsBareLF: false)
         if configuration.kind == .smtps { info.tls = true }
     }
 
@@ -166,9 +169,11 @@ public struct SMTPSession: Sendable {
         // RFC 3207 §4.2: forget everything learned before the handshake.
         info.tls = true
         info.heloName = nil
+        info.authUser = nil
         heloName = nil
         extended = false
         transaction = nil
+        authExchange = nil
         var actions: [SMTPAction] = []
         process(&actions)
         return actions
@@ -177,7 +182,7 @@ public struct SMTPSession: Sendable {
     public mutating func timedOut() -> [SMTPAction] {
         guard phase != .closed else { return [] }
         var actions: [SMTPAction] = []
-        abandonTransaction(&actions)
+        abandonTransaction(.timeout, &actions)
         send(Reply(421, "4.4.2", "\(configuration.hostname) Error: timeout exceeded"), &actions)
         close(&actions)
         return actions
@@ -195,7 +200,7 @@ public struct SMTPSession: Sendable {
     /// The peer went away: returns the log line of an unfinished transaction, if any.
     public mutating func connectionClosed() -> [SMTPAction] {
         var actions: [SMTPAction] = []
-        if pending != .delivery { abandonTransaction(&actions) }
+        if pending != .delivery { abandonTransaction(.connectionLost, &actions) }
         phase = .closed
         return actions
     }
@@ -210,9 +215,18 @@ public struct SMTPSession: Sendable {
             case .command, .authResponse:
                 guard let line = framer.next(buffer, start: &readIndex) else { break loop }
                 switch line {
-                case .tooLong:
+                case .tooLong(let prefix):
+                    if phase == .authResponse || Self.verbPrefix(prefix) == "AUTH" {
+                        authExchange = nil
+                        phase = .command
+                        commandError(Self.authLineTooLong, &actions)
+                    } else {
+                        commandError(Reply(500, "5.5.2", "Line too long"), &actions)
+                    }
+                case .bareLineFeed:
+                    // RFC 5321 §2.3.8: lines end with CRLF; a bare LF is not taken as one.
                     if phase == .authResponse { authExchange = nil; phase = .command }
-                    commandError(Reply(500, "5.5.2", "Line too long"), &actions)
+                    commandError(Reply(500, "5.5.2", "Syntax error: commands must end with CRLF"), &actions)
                 case .line(let bytes):
                     if phase == .authResponse { authResponse(bytes, &actions) } else { command(bytes, &actions) }
                 }
@@ -248,14 +262,28 @@ public struct SMTPSession: Sendable {
     }
 
     mutating func command(_ bytes: [UInt8], _ actions: inout [SMTPAction]) {
-        let isAuth = bytes.count >= 5 && bytes[0...4].map({ $0 | 0x20 }) == Array("auth ".utf8)
-        if bytes.count + 2 > configuration.limits.maxCommandLine && !isAuth {
-            commandError(Reply(500, "5.5.2", "Line too long"), &actions)
-            return
+        if bytes.count + 2 > configuration.limits.maxCommandLine {
+            // Extensions lengthen some commands (RFC 5321 §4.5.3.1.4).
+            switch Self.verbPrefix(bytes) {
+            case "AUTH":
+                if bytes.count + 2 > Self.maxAuthLine { return commandError(Self.authLineTooLong, &actions) }
+            case "MAIL":
+                if bytes.count + 2 > configuration.limits.maxMailCommandLine {
+                    return commandError(Reply(500, "5.5.2", "Line too long"), &actions)
+                }
+            case "RCPT":
+                if bytes.count + 2 > configuration.limits.maxRcptCommandLine {
+                    return commandError(Reply(500, "5.5.2", "Line too long"), &actions)
+                }
+            default:
+                return commandError(Reply(500, "5.5.2", "Line too long"), &actions)
+            }
         }
-        guard !bytes.contains(0), let line = String(validating: bytes, as: UTF8.self) else {
-            commandError(Reply(500, "5.5.2", "Invalid characters in command"), &actions)
-            return
+        guard !CommandText.hasControlCharacters(bytes) else {
+            return commandError(Reply(501, "5.5.2", "Syntax error: control characters are not allowed in commands"), &actions)
+        }
+        guard let line = String(validating: bytes, as: UTF8.self) else {
+            return commandError(Reply(500, "5.5.2", "Invalid characters in command"), &actions)
         }
         let parsed: SMTPCommand
         do {
@@ -271,7 +299,7 @@ public struct SMTPSession: Sendable {
         errorCount += 1
         if errorCount > configuration.limits.maxErrors {
             send(Reply(421, "4.7.0", "\(configuration.hostname) Error: too many errors"), &actions)
-            abandonTransaction(&actions)
+            abandonTransaction(.tooManyErrors, &actions)
             close(&actions)
         } else {
             send(reply, &actions)
@@ -291,7 +319,7 @@ public struct SMTPSession: Sendable {
     }
 
     mutating func shutdownNow(_ actions: inout [SMTPAction]) {
-        abandonTransaction(&actions)
+        abandonTransaction(.shutdown, &actions)
         send(Reply(421, "4.3.2", "\(configuration.hostname) Service shutting down, closing transmission channel"), &actions)
         close(&actions)
     }
@@ -306,17 +334,42 @@ public struct SMTPSession: Sendable {
         pendingMessage = []
     }
 
-    /// Drops an unfinished transaction, logging it if it got as far as a sender.
-    mutating func abandonTransaction(_ actions: inout [SMTPAction]) {
+    /// Drops an unfinished transaction, logging it (with why) if it got as far as a sender.
+    mutating func abandonTransaction(_ reason: AbandonReason, _ actions: inout [SMTPAction]) {
         if let transaction {
-            actions.append(.log(summary(transaction, result: Reply(421, "4.4.2", "transaction abandoned"))))
+            var line = summary(transaction, result: reason.reply)
+            var text = reason.rawValue
+            if transaction.info.recipients.isEmpty && !transaction.refused.isEmpty { text += " after RCPT refusals" }
+            line.abandoned = text
+            actions.append(.log(line))
         }
         transaction = nil
         dataReader = nil
         chunkReader = nil
     }
 
-    func summary(_ transaction: Transaction, result: Reply) -> TransactionSummary {
+    /// Why a transaction ended without DATA's answer (the log says so in words).
+    enum AbandonReason: String {
+        case quit = "client quit"
+        case reset = "RSET"
+        case newHelo = "new HELO/EHLO"
+        case connectionLost = "connection lost"
+        case timeout = "timeout"
+        case tooManyErrors = "too many errors"
+        case shutdown = "server shutdown"
+
+        /// What the client was told, when the server ended it.
+        var reply: Reply? {
+            switch self {
+            case .timeout: Reply(421, "4.4.2", "timeout exceeded")
+            case .tooManyErrors: Reply(421, "4.7.0", "too many errors")
+            case .shutdown: Reply(421, "4.3.2", "shutting down")
+            case .quit, .reset, .newHelo, .connectionLost: nil
+            }
+        }
+    }
+
+    func summary(_ transaction: Transaction, result: Reply?) -> TransactionSummary {
         let accepted = transaction.info.recipients.map { (address: $0.address, code: 250) }
         return TransactionSummary(
             queueID: transaction.info.queueID, clientIP: info.clientIP, authUser: info.authUser,

@@ -41,18 +41,8 @@ public struct SMTPSessionConfiguration: Sendable {
     }
 }
 
-/// SASL credentials gathered by the session for the driver to verify.
-public enum AuthCredentials: Sendable, Equatable {
-    case plain(authorizationID: String, user: String, password: String)
-    case cramMD5(user: String, challenge: String, digest: String)
-
-    public var user: String {
-        switch self {
-        case .plain(_, let user, _): user
-        case .cramMD5(let user, _, _): user
-        }
-    }
-}
+/// SASL credentials gathered by the session for the driver to verify (MailCore's one type).
+public typealias AuthCredentials = Credentials
 
 public enum AuthOutcome: Sendable, Equatable {
     /// Verified; `user` is the normalized account address.
@@ -89,11 +79,22 @@ public struct TransactionSummary: Sendable, Equatable {
     public var recipients: [(address: String, code: Int)]
     public var size: Int?
     public var tls: Bool
-    public var result: Reply
+    /// The reply that ended the transaction; nil when the client ended it (QUIT, RSET…).
+    public var result: Reply?
+    /// Set when the transaction ended before DATA's answer: why, in words.
+    public var abandoned: String?
     public var durationSeconds: Double
 
+    /// For the log: "250 2.0.0", or "abandoned: client quit after RCPT refusals",
+    /// "abandoned: timeout (421 4.4.2)".
+    public var resultText: String {
+        let reply = result.map { "\($0.code)" + ($0.enhanced.map { " " + $0 } ?? "") }
+        guard let abandoned else { return reply ?? "-" }
+        return "abandoned: " + abandoned + (reply.map { " (" + $0 + ")" } ?? "")
+    }
+
     public static func == (lhs: TransactionSummary, rhs: TransactionSummary) -> Bool {
-        lhs.queueID == rhs.queueID && lhs.result == rhs.result
+        lhs.queueID == rhs.queueID && lhs.result == rhs.result && lhs.abandoned == rhs.abandoned
             && lhs.recipients.map(\.address) == rhs.recipients.map(\.address)
             && lhs.recipients.map(\.code) == rhs.recipients.map(\.code)
     }

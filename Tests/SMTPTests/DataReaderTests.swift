@@ -21,7 +21,7 @@ private struct ReferenceDataReader {
     mutating func feed(_ byte: UInt8) -> Bool {
         switch state {
         case .lineStart:
-            if byte == 0x2E { state = .dot; lineLength = 1 } else { content(byte) }
+            if byte == 0x2E { state = .dot; lineLength = 0 } else { content(byte) }  // RFC 5321 §4.5.3.1.6: the stuffing dot is not counted
         case .dot:
             if byte == 0x0D { state = .dotCarriageReturn } else { content(byte) }
         case .dotCarriageReturn:
