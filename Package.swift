@@ -7,11 +7,16 @@
 // MailStore, Policy, SMTP, POP3, IMAP) and their tests: no SwiftNIO/TLS compile, ~1 min on 2 cores.
 // MAILGATE_CORE_ONLY=Policy (a module name) narrows that to one module, its
 // dependencies and its test target, so work on one module is not blocked by another.
+//
+// Set MAILGATE_FUZZ=1 to build the libFuzzer targets in Fuzz/ (one per wire parser)
+// instead of the tests and the server: no SwiftNIO, only TOMLKit for the config
+// reader. Use scripts/fuzz, which adds the sanitizer flags (docs/security.md).
 import PackageDescription
 import Foundation
 
 let coreOnlySetting = ProcessInfo.processInfo.environment["MAILGATE_CORE_ONLY"]
-let coreOnly = coreOnlySetting != nil
+let fuzz = ProcessInfo.processInfo.environment["MAILGATE_FUZZ"] != nil
+let coreOnly = coreOnlySetting != nil || fuzz
 
 var targets: [Target] = [
     .systemLibrary(name: "CLua", pkgConfig: "lua5.4",
@@ -59,6 +64,32 @@ if let only = coreOnlySetting, only != "1" {
 
 var dependencies: [Package.Dependency] = []
 var products: [Product] = []
+
+if fuzz {
+    // Each fuzz target is one file exposing LLVMFuzzerTestOneInput; libFuzzer supplies
+    // main, so the file is compiled as a library (-parse-as-library).
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("smtp", ["SMTP", "MailCore"]),
+        ("pop3", ["POP3", "MailCore"]),
+        ("imap", ["IMAP", "MailCore"]),
+        ("mime", ["IMAP", "MailCore"]),
+        ("dns", ["Delivery"]),
+        ("address", ["MailCore"]),
+        ("config", ["FuzzConfigReader"]),
+    ]
+    targets = targets.filter { $0.type != .test && $0.name != "TestSupport" }
+    dependencies = [.package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0")]
+    // The config reader without the rest of Gateway (and so without SwiftNIO): the two
+    // files only need MailCore, Policy and TOMLKit.
+    targets.append(.target(name: "FuzzConfigReader",
+                           dependencies: ["MailCore", "Policy", .product(name: "TOMLKit", package: "TOMLKit")],
+                           path: "Sources/Gateway", sources: ["Configuration.swift", "ConfigurationReader.swift"]))
+    for target in fuzzTargets {
+        targets.append(.executableTarget(name: "fuzz-\(target.name)", dependencies: target.dependencies,
+                                         path: "Fuzz/Targets/\(target.name)",
+                                         swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    }
+}
 
 if !coreOnly {
     dependencies = [
