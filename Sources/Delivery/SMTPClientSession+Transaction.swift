@@ -2,6 +2,7 @@
 // trip (addresses, SMTPUTF8, SIZE), MAIL/RCPT/DATA with ESMTP and DSN parameters,
 // pipelined as one write when the server offers PIPELINING (RFC 2920), and a result
 // for every recipient. An aborted transaction is reset (RSET) before the next one.
+import MailCore
 
 extension SMTPClientSession {
     mutating func startNext(_ actions: inout [SMTPClientAction]) {

@@ -44,6 +44,7 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Bytes read while the session was on the pool (a client pipelining behind a long
     /// FETCH); fed to it, in order, once it is back.
     var inputWhileAway: [UInt8] = []
+    let input = InputGate()
     /// The session's info as of its last turn here, for the `disconnect` hook when the
     /// connection ends while the session is on the pool.
     var info: SessionInfo
@@ -60,9 +61,31 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelActive()
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        InputGate.install(before: self, context: context)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        guard let bytes = buffer.readBytes(length: buffer.readableBytes) else { return }
+        let buffer = unwrapInboundIn(data)
+        guard buffer.readableBytes > 0 else { return }
+        input.feed(buffer, canContinue: { canTakeInput(context) }) { receive($0, context: context) }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            input.resume(canContinue: { canTakeInput(context) }) { receive($0, context: context) }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// More input may be answered: the replies so far have left (see InputGate). While
+    /// the session is on the pool its input is kept in `inputWhileAway` as before.
+    func canTakeInput(_ context: ChannelHandlerContext) -> Bool {
+        session == nil || (context.channel.isWritable && !session!.isClosed)
+    }
+
+    func receive(_ slice: ByteBuffer, context: ChannelHandlerContext) {
+        let bytes = Array(slice.readableBytesView)
         guard session != nil else {
             inputWhileAway.append(contentsOf: bytes)
             return
@@ -85,6 +108,7 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         idleTimer?.cancel()
+        input.discard()
         stopWatching()
         if session != nil { session!.connectionClosed() } else { closedWhileAway = true }
         if let user {

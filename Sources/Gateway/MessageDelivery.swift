@@ -17,6 +17,8 @@ struct MessageDelivery: Sendable {
     struct Plan {
         var local: [LocalDeliveryTarget] = []
         var localAddresses: [String] = []
+        /// The DSN parameters (NOTIFY, ORCPT) of the SMTP recipient behind each local copy.
+        var localParameters: [[String: String]] = []
         var remote: [QueueRecipient] = []
         /// Recipients the `deliver` step refused, with their reply and DSN parameters.
         var dropped: [(address: String, reply: Reply, parameters: [String: String])] = []
@@ -93,12 +95,17 @@ struct MessageDelivery: Sendable {
             // RCPT) are told to the sender in a bounce. Not on the writer thread: it
             // stores the bounce and waits.
             let failed = Self.failedRecipients(plan: plan, outcomes: delivered.local, now: now)
-            guard !failed.isEmpty, let runner = context.queueRunner.withLockedValue({ $0 }) else { return }
+            // RFC 3461 §5.2.3: NOTIFY=SUCCESS asks for a "delivered" notice once the
+            // message is in the mailbox.
+            let succeeded = Self.deliveredRecipients(plan: plan, outcomes: delivered.local, now: now)
+            guard !failed.isEmpty || !succeeded.isEmpty,
+                  let runner = context.queueRunner.withLockedValue({ $0 }) else { return }
             context.threadPool.submit { _ in
-                runner.bounceRejected(failed, sender: transaction.info.mailFrom?.address ?? "",
-                                      queueID: transaction.info.queueID, message: Array(transaction.message),
-                                      envid: transaction.mailParameters["ENVID"], ret: transaction.mailParameters["RET"],
-                                      now: now)
+                runner.sendNotices([(.failure, failed), (.success, succeeded)],
+                                   sender: transaction.info.mailFrom?.address ?? "",
+                                   queueID: transaction.info.queueID, message: Array(transaction.message),
+                                   envid: transaction.mailParameters["ENVID"], ret: transaction.mailParameters["RET"],
+                                   now: now)
             }
         }
     }
@@ -119,10 +126,27 @@ struct MessageDelivery: Sendable {
             case .messageExceedsQuota: (status, text) = ("5.2.2", "The message is larger than the recipient's mailbox quota. (#5.2.2)")
             case .noSuchAccount: (status, text) = ("5.1.1", Self.noMailbox.text)
             }
-            failed.append(DSNRecipient(address: plan.localAddresses[index], action: .failed, status: status,
+            let parameters = plan.localParameters[index]
+            failed.append(DSNRecipient(address: plan.localAddresses[index], notify: parameters["NOTIFY"],
+                                       orcpt: parameters["ORCPT"], action: .failed, status: status,
                                        text: text, lastAttempt: now))
         }
         return failed
+    }
+
+    /// Local copies that were stored for a recipient who asked for NOTIFY=SUCCESS
+    /// (DSNBuilder keeps only those that asked).
+    static func deliveredRecipients(plan: Plan, outcomes: [RecipientOutcome], now: Double) -> [DSNRecipient] {
+        var delivered: [DSNRecipient] = []
+        for (index, outcome) in outcomes.enumerated() where index < plan.localAddresses.count {
+            guard case .stored = outcome else { continue }
+            let parameters = plan.localParameters[index]
+            guard let notify = parameters["NOTIFY"], notify.uppercased().contains("SUCCESS") else { continue }
+            delivered.append(DSNRecipient(address: plan.localAddresses[index], notify: notify, orcpt: parameters["ORCPT"],
+                                          action: .delivered, status: "2.0.0",
+                                          text: "Delivered to the mailbox.", lastAttempt: now))
+        }
+        return delivered
     }
 
     static let noMailbox = Reply(550, "5.1.1", "Sorry, no mailbox here by that name. (#5.1.1)")
@@ -193,6 +217,7 @@ struct MessageDelivery: Sendable {
         if store.account(address) != nil {
             plan.local.append(LocalDeliveryTarget(account: key, folder: folder))
             plan.localAddresses.append(key)
+            plan.localParameters.append(parameters)
             return
         }
         guard store.domainExists(address.domain) else {

@@ -38,6 +38,7 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     var queuedActions: [POP3Action] = []
     var performing = false
     var lockedAccount: String?
+    let input = InputGate()
     var streaming: Streaming?
     /// Inside `pump`: a write can fire channelWritabilityChanged synchronously, and a
     /// nested pump would send the same slice twice.
@@ -57,19 +58,36 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelActive()
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        InputGate.install(before: self, context: context)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        guard !session.isClosed, let bytes = buffer.readBytes(length: buffer.readableBytes) else { return }
-        perform(session.receive(bytes), context: context)
+        let buffer = unwrapInboundIn(data)
+        guard !session.isClosed, buffer.readableBytes > 0 else { return }
+        input.feed(buffer, canContinue: { canTakeInput(context) }) { receive($0, context: context) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable, streaming != nil, !pumping { pump(context: context) }
+        if context.channel.isWritable {
+            input.resume(canContinue: { canTakeInput(context) }) { receive($0, context: context) }
+        }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// More input may be answered: the replies so far have left (see InputGate).
+    func canTakeInput(_ context: ChannelHandlerContext) -> Bool {
+        context.channel.isWritable && !session.isClosed
+    }
+
+    func receive(_ slice: ByteBuffer, context: ChannelHandlerContext) {
+        perform(slice.withUnsafeReadableBytes { session.receive(Array($0)) }, context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         idleTimer?.cancel()
+        input.discard()
         streaming = nil
         // A dropped connection deletes nothing: the marks die with the session.
         session.connectionClosed()
@@ -180,25 +198,51 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: authentication and the maildrop
 
+    /// Verifies the credentials, takes the maildrop lock, and only then runs the `auth`
+    /// hook: a login that will fail with [IN-USE] reaches the chain as a failure, so no
+    /// policy (open-SMTP's grant among them) ever acts on a login that does not succeed.
     func authenticate(_ credentials: POP3Credentials, mechanism: String, context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        Authenticator(context: server)
-            .check(.init(credentials), mechanism: mechanism, session: session.info, on: context.eventLoop)
-            .whenComplete { [self] result in
-                let outcome: POP3AuthOutcome
-                switch result {
-                case .success(let checked): outcome = POP3AuthOutcome(verdict: checked.verdict, verifiedUser: checked.verified)
-                case .failure: outcome = .temporary("Authentication temporarily unavailable")
-                }
-                let account: String? = if case .success(let user) = outcome { user } else { nil }
-                server.logLogin("pop3", client: clientIP, login: credentials.user, account: account, mechanism: mechanism)
-                perform(session.authFinished(outcome), context: loopBound.value)
+        let server = self.server
+        let sessionInfo = session.info
+        server.offload(on: context.eventLoop) {
+            Authenticator.verify(.init(credentials), store: server.store)
+        }.flatMap { [self] verified -> EventLoopFuture<(String?, Bool, Verdict)> in
+            let locked = verified.map { server.maildropLocks.acquire($0) } ?? false
+            if locked { lockedAccount = verified }
+            return server.offload(on: loopBound.value.eventLoop) {
+                let result = server.policy.run(.auth(sessionInfo, user: verified ?? credentials.user, mechanism: mechanism,
+                                                     success: verified != nil && locked))
+                return (verified, locked, result.verdict)
             }
+        }.whenComplete { [self] result in
+            let outcome: POP3AuthOutcome
+            switch result {
+            case .success((let verified, let locked, let verdict)):
+                outcome = verified != nil && !locked
+                    ? Self.lockRefusal(verdict) : POP3AuthOutcome(verdict: verdict, verifiedUser: verified)
+            case .failure: outcome = .temporary("Authentication temporarily unavailable")
+            }
+            if case .success = outcome {} else { releaseLock() }
+            let account: String? = if case .success(let user) = outcome { user } else { nil }
+            server.logLogin("pop3", client: clientIP, login: credentials.user, account: account, mechanism: mechanism)
+            perform(session.authFinished(outcome), context: loopBound.value)
+        }
+    }
+
+    /// Good credentials, maildrop held by another session: [IN-USE], unless the chain
+    /// asked to disconnect.
+    static func lockRefusal(_ verdict: Verdict) -> POP3AuthOutcome {
+        if case .disconnect(let reply) = verdict { return .disconnect(reply) }
+        return .inUse
     }
 
     func openMaildrop(_ account: String) -> POP3MaildropOutcome {
-        guard server.maildropLocks.acquire(account) else { return .inUse }
-        lockedAccount = account
+        // Normally taken already, before the auth hook ran.
+        if lockedAccount != account {
+            guard server.maildropLocks.acquire(account) else { return .inUse }
+            lockedAccount = account
+        }
         do {
             let messages = try POP3Maildrop.snapshot(account: account, store: server.store)
             user = account

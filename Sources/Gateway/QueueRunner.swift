@@ -457,13 +457,14 @@ final class QueueRunner: Sendable {
     /// A failure notice for recipients a `deliver` policy rejected (5xx) after the
     /// message was accepted for the others: the sender got 250, so a bounce tells them.
     /// Blocks on the store: call it from the thread pool.
-    func bounceRejected(_ recipients: [DSNRecipient], sender: String, queueID: String, message: [UInt8],
-                        envid: String?, ret: String?, now: Double) {
+    /// Notices about a message accepted over SMTP and finished at once (local delivery):
+    /// failures of recipients refused after DATA, and "delivered" notices (NOTIFY=SUCCESS).
+    func sendNotices(_ kinds: [(DSNBuilder.Kind, [DSNRecipient])], sender: String, queueID: String, message: [UInt8],
+                     envid: String?, ret: String?, now: Double) {
         let entry = QueueEntry(id: queueID, sender: sender, recipients: [], blobID: 0, size: message.count,
                                created: now, held: false, envid: envid, ret: ret)
-        let configuration = context.configuration
-        sendNotices([(.failure, recipients)], entry: entry, original: entry, message: message, now: now,
-                    configuration: configuration, retryUntil: now)
+        sendNotices(kinds, entry: entry, original: entry, message: message, now: now,
+                    configuration: context.configuration, retryUntil: now)
     }
 
     func sendNotices(_ kinds: [(DSNBuilder.Kind, [DSNRecipient])], entry: QueueEntry, original: QueueEntry,

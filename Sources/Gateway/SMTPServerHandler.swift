@@ -40,6 +40,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// recursing, so pipelined input never deepens the stack and order is kept.
     var queuedActions: [SMTPAction] = []
     var performing = false
+    let input = InputGate()
 
     init(server: ServerContext, session: SMTPSession, clientIP: String) {
         self.server = server
@@ -55,17 +56,38 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelActive()
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        InputGate.install(before: self, context: context)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         guard !session.isClosed, buffer.readableBytes > 0 else { return }
-        if session.isWaiting { inputWhileWaiting += buffer.readableBytes }
+        input.feed(buffer, canContinue: { canTakeInput(context) }) { receive($0, context: context) }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            input.resume(canContinue: { canTakeInput(context) }) { receive($0, context: context) }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// More input may be answered: the replies so far have left (see InputGate).
+    func canTakeInput(_ context: ChannelHandlerContext) -> Bool {
+        context.channel.isWritable && !session.isClosed
+    }
+
+    func receive(_ slice: ByteBuffer, context: ChannelHandlerContext) {
+        if session.isWaiting { inputWhileWaiting += slice.readableBytes }
         // Straight from NIO's buffer into the session's (no intermediate array).
-        let actions = buffer.withUnsafeReadableBytes { session.receive($0) }
+        let actions = slice.withUnsafeReadableBytes { session.receive($0) }
         perform(actions, context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         idleTimer?.cancel()
+        input.discard()
         for action in session.connectionClosed() {
             if case .log(let summary) = action { log(summary) }
         }

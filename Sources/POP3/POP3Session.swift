@@ -189,6 +189,7 @@ public struct POP3Session: Sendable {
         // RFC 2595 §4: forget anything the client said before the handshake.
         info.tls = true
         pendingUser = nil
+        authExchange = nil
         var actions: [POP3Action] = []
         process(&actions)
         return actions

