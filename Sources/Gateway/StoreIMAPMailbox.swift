@@ -16,7 +16,13 @@ struct StoreIMAPMailbox: IMAPMailStore {
         let (mailboxes, subscribed) = try mapped { () throws(StoreError) in
             (try store.mailboxes(account: account), Set(try store.subscriptions(account: account)))
         }
-        return mailboxes.map { IMAPMailboxInfo(name: $0.name, specialUse: $0.specialUse, subscribed: subscribed.contains($0.name)) }
+        var infos = mailboxes.map { IMAPMailboxInfo(name: $0.name, specialUse: $0.specialUse, subscribed: subscribed.contains($0.name)) }
+        // Subscriptions outlive their mailboxes (RFC 3501 §6.3.6): LSUB and LIST (SUBSCRIBED) show them.
+        let existing = Set(mailboxes.map(\.name))
+        for name in subscribed where !existing.contains(name) {
+            infos.append(IMAPMailboxInfo(name: name, subscribed: true, exists: false))
+        }
+        return infos
     }
 
     func createMailbox(_ name: String, specialUse: String?) throws(IMAPStoreError) {
@@ -48,8 +54,12 @@ struct StoreIMAPMailbox: IMAPMailStore {
     }
 
     func status(_ name: String) throws(IMAPStoreError) -> IMAPMailboxStatus {
-        let mailbox = try mapped { () throws(StoreError) in try store.mailboxStatus(account: account, name: name) }
-        return IMAPMailboxStatus(messages: mailbox.messageCount, unseen: mailbox.unseenCount, deleted: mailbox.deletedCount,
+        let (mailbox, recent) = try mapped { () throws(StoreError) in
+            let mailbox = try store.mailboxStatus(account: account, name: name)
+            return (mailbox, try store.recentCount(mailboxID: mailbox.id))
+        }
+        return IMAPMailboxStatus(messages: mailbox.messageCount, recent: recent,
+                                 unseen: mailbox.unseenCount, deleted: mailbox.deletedCount,
                                  uidNext: mailbox.uidNext, uidValidity: mailbox.uidValidity,
                                  size: UInt64(max(0, mailbox.totalSize)), highestModSeq: max(1, mailbox.highestModSeq))
     }
@@ -97,6 +107,13 @@ struct StoreIMAPMailbox: IMAPMailStore {
         }
         return IMAPMailboxChanges(uidNext: changes.mailbox.uidNext, highestModSeq: max(1, changes.mailbox.highestModSeq),
                                   changed: changes.changed.map(Self.record), vanished: changes.vanished.uids)
+    }
+
+    func firstRecentUID(in mailbox: IMAPMailboxID, claimUpTo: UInt32?) throws(IMAPStoreError) -> UInt32 {
+        try mapped { () throws(StoreError) in
+            if let claimUpTo { return try store.claimRecent(mailboxID: mailbox.rawValue, upTo: claimUpTo) }
+            return try store.firstRecentUID(mailboxID: mailbox.rawValue)
+        }
     }
 
     func quota() throws(IMAPStoreError) -> IMAPQuota {

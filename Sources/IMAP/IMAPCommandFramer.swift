@@ -28,6 +28,11 @@ public struct IMAPCommandFramer: Sendable {
         /// The command was refused (line or literal too long, command too big); answer
         /// with `error.response`. The framer is already in step for the next command.
         case error(IMAPError)
+        /// A non-synchronizing literal the framer will not read (over
+        /// `literalLimitBeforeLogin`): answer with `error.response` and close. The framer
+        /// cannot get back in step without reading the literal, and a client that is not
+        /// logged in gets no such service (RFC 7888 §4 lets the server close).
+        case fatal(IMAPError)
     }
 
     public let limits: Limits
@@ -58,6 +63,12 @@ public struct IMAPCommandFramer: Sendable {
     private var lineMode = false
     private var commandBytes = 0
 
+    /// While set (the client has not logged in yet), every literal, APPEND's included, is
+    /// refused above this size: a synchronizing one with a tagged BAD (no "+" is sent, so
+    /// nothing follows), a non-synchronizing one with `.fatal`. So an anonymous client
+    /// cannot make the server take in a message-sized literal before `BAD Log in first`.
+    public var literalLimitBeforeLogin: Int?
+
     public init(limits: Limits = Limits(), literalPlus: Bool = true) {
         self.limits = limits
         self.literalPlus = literalPlus
@@ -70,6 +81,16 @@ public struct IMAPCommandFramer: Sendable {
     public var isMidCommand: Bool {
         if case .line = state { return lineLength > 0 || !frame.isEmpty || pendingError != nil }
         return true
+    }
+
+    /// Drops every byte received but not yet framed, and any partly read command: after
+    /// STARTTLS nothing sent in the clear may be acted on (RFC 3207 §4.2 by analogy; the
+    /// "STARTTLS command injection" class).
+    public mutating func discardBuffered() {
+        input.removeAll(keepingCapacity: false)
+        inputStart = 0
+        lineMode = false
+        reset()
     }
 
     /// The next complete line is returned as `.line` without literal handling: the
@@ -168,6 +189,11 @@ public struct IMAPCommandFramer: Sendable {
         let literalLimit = append ? limits.maxMessageSize : limits.maxIMAPLiteral
         let commandLimit = limits.maxIMAPCommand + (append ? limits.maxMessageSize : 0)
         commandBytes += lineLength + 1
+        if let bound = literalLimitBeforeLogin, marker.size > bound {
+            let error = IMAPError(tag: tag, "Literal too big before login (over \(bound) bytes)", code: .tooBig)
+            reset()
+            return marker.synchronizing ? .error(error) : .fatal(error)
+        }
         if pendingError == nil {
             if marker.size > literalLimit {
                 pendingError = append

@@ -29,8 +29,11 @@ public struct IMAPMailboxInfo: Sendable, Equatable {
     /// RFC 6154 attribute ("\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive"), if any.
     public var specialUse: String?
     public var subscribed: Bool
-    public init(name: String, specialUse: String? = nil, subscribed: Bool = false) {
-        self.name = name; self.specialUse = specialUse; self.subscribed = subscribed
+    /// false: only a subscription to a name with no mailbox (RFC 3501 §6.3.6 lets
+    /// subscriptions outlive their mailbox; LIST (SUBSCRIBED) shows them \NonExistent).
+    public var exists: Bool
+    public init(name: String, specialUse: String? = nil, subscribed: Bool = false, exists: Bool = true) {
+        self.name = name; self.specialUse = specialUse; self.subscribed = subscribed; self.exists = exists
     }
 }
 
@@ -65,9 +68,12 @@ public struct IMAPMailboxSnapshot: Sendable, Equatable {
     }
 }
 
-/// STATUS counts (RECENT is always 0: mailgate does not track \Recent, RFC 9051).
+/// STATUS counts.
 public struct IMAPMailboxStatus: Sendable, Equatable {
     public var messages: Int
+    /// Messages no session has claimed as \Recent yet (UID at or above the mailbox's
+    /// first-recent UID, see `IMAPMailStore.firstRecentUID`).
+    public var recent: Int
     public var unseen: Int
     public var deleted: Int
     public var uidNext: UInt32
@@ -75,8 +81,9 @@ public struct IMAPMailboxStatus: Sendable, Equatable {
     /// Sum of the messages' sizes (STATUS=SIZE, RFC 8438).
     public var size: UInt64
     public var highestModSeq: UInt64
-    public init(messages: Int, unseen: Int, deleted: Int, uidNext: UInt32, uidValidity: UInt32, size: UInt64, highestModSeq: UInt64) {
-        self.messages = messages; self.unseen = unseen; self.deleted = deleted; self.uidNext = uidNext
+    public init(messages: Int, recent: Int = 0, unseen: Int, deleted: Int, uidNext: UInt32, uidValidity: UInt32, size: UInt64,
+                highestModSeq: UInt64) {
+        self.messages = messages; self.recent = recent; self.unseen = unseen; self.deleted = deleted; self.uidNext = uidNext
         self.uidValidity = uidValidity; self.size = size; self.highestModSeq = highestModSeq
     }
 }
@@ -149,7 +156,8 @@ public struct IMAPStoreError: Error, Sendable, Equatable, CustomStringConvertibl
 /// One account's mailboxes. Mailbox names are Unicode, "/"-delimited, "INBOX" for the
 /// inbox (the session normalises its case); the INBOX always exists.
 public protocol IMAPMailStore {
-    /// Every mailbox of the account (order does not matter).
+    /// Every mailbox of the account, and every subscribed name that has no mailbox
+    /// (`exists` false), in any order.
     func listMailboxes() throws(IMAPStoreError) -> [IMAPMailboxInfo]
     /// `.alreadyExists`; a missing parent is created implicitly or refused, the store's choice.
     func createMailbox(_ name: String, specialUse: String?) throws(IMAPStoreError)
@@ -178,6 +186,12 @@ public protocol IMAPMailStore {
     func expunge(_ uids: [UInt32], in mailbox: IMAPMailboxID) throws(IMAPStoreError) -> [UInt32]
     /// What changed after `modSeq` (`.noSuchMailbox` if the mailbox was deleted).
     func changes(in mailbox: IMAPMailboxID, since modSeq: UInt64) throws(IMAPStoreError) -> IMAPMailboxChanges
+    /// \Recent (RFC 3501 §2.3.2): the mailbox's first UID that no session has claimed
+    /// (1 for a mailbox never selected read-write). With `claimUpTo`, the caller claims
+    /// every UID below it in one atomic step: the mark moves up to `claimUpTo` (never
+    /// down) and the mark as it was is returned, so the messages from there up to
+    /// `claimUpTo` are recent for this caller and for no other session.
+    func firstRecentUID(in mailbox: IMAPMailboxID, claimUpTo: UInt32?) throws(IMAPStoreError) -> UInt32
     func quota() throws(IMAPStoreError) -> IMAPQuota
     /// Runs `body` over the message's stored bytes (zero-copy where the backend can);
     /// `.unavailable` (or nil result) if the message is gone.

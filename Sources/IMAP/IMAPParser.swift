@@ -244,10 +244,15 @@ struct IMAPCursor {
 
     // MARK: - flags
 
-    /// flag: "\" atom or a keyword atom (`\*` is server-only and refused here).
+    /// flag: "\" atom or a keyword atom (`\*` is server-only and refused here). NIL is
+    /// not taken as a keyword: `STORE 1 FLAGS (NIL)` is BAD, as Dovecot answers ("Flags
+    /// list contains non-atoms"), instead of creating a keyword a client meant as "none".
     mutating func flag() throws(IMAPError) -> String {
         if skip("\\") { return "\\" + (try atom()) }
-        return try atom()
+        let start = index
+        let keyword = try atom()
+        guard keyword.uppercased() != "NIL" else { index = start; throw fail("NIL is not a flag") }
+        return keyword
     }
 
     mutating func flagList() throws(IMAPError) -> [String] {

@@ -152,8 +152,26 @@ extension IMAPSession {
             newly.append(name == "IMAP4REV2" ? "IMAP4rev2" : name)
             // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
             if name == "QRESYNC" { enabled.insert("CONDSTORE") }
+            // RFC 9051 has no \Recent: forget what this session held.
+            if name == "IMAP4REV2" { selected?.recent = [] }
         }
         respond(.data(.enabled(newly)))
+        if newly.contains(where: { $0 == "CONDSTORE" || $0 == "QRESYNC" }) { announceHighestModSeq() }
         ok(tag, "ENABLE completed")
+    }
+
+    /// A CONDSTORE-enabling command was used (RFC 7162 §3.1): turns CONDSTORE on and
+    /// says whether it was off until now; then, once the command's updates are out, call
+    /// `announceHighestModSeq()` (the first such command must report HIGHESTMODSEQ).
+    mutating func turnOnCondStore(_ used: Bool) -> Bool {
+        guard used, !condStoreOn else { return false }
+        enabled.insert("CONDSTORE")
+        return true
+    }
+
+    /// `* OK [HIGHESTMODSEQ n]` for the selected mailbox (RFC 7162 §3.1.2.1), if any.
+    mutating func announceHighestModSeq() {
+        guard let mailbox = selected else { return }
+        respond(.untagged(status: .ok, code: .highestModSeq(mailbox.highestModSeq), text: "Highest"))
     }
 }

@@ -9,9 +9,10 @@ extension IMAPSession {
     mutating func fetch(_ tag: String, _ set: SequenceSet, _ requested: [FetchAttribute], _ modifiers: FetchModifiers,
                         uid: Bool, store: any IMAPMailStore, output: IMAPOutput, _ actions: inout [IMAPAction]) {
         if modifiers.vanished && !enabled.contains("QRESYNC") { return bad(tag, "VANISHED needs ENABLE QRESYNC", &actions) }
-        if modifiers.changedSince != nil || requested.contains(.modSeq) { enabled.insert("CONDSTORE") }
+        let newlyCondStore = turnOnCondStore(modifiers.changedSince != nil || requested.contains(.modSeq))
         // Before numbers are resolved: UID FETCH may announce expunges, FETCH may not.
         sendUpdates(store: store, allowExpunge: uid)
+        if newlyCondStore { announceHighestModSeq() }
         guard var indexes = resolve(tag, set, uid: uid, &actions), let mailbox = selected else { return }
         var attributes = requested
         if uid && !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
@@ -64,7 +65,7 @@ extension IMAPSession {
                 case .failure(let error): failure = (error.text, error.code); continue
                 }
             }
-            if flagsDue.contains(index) && !attributes.contains(.flags) { items.append(.flags(record.flags)) }
+            if flagsDue.contains(index) && !attributes.contains(.flags) { items.append(.flags(selected!.flags(of: record))) }
             respond(.data(.fetch(index + 1, items)))
             stream(output)
         }
@@ -95,7 +96,7 @@ extension IMAPSession {
         for attribute in attributes {
             switch attribute {
             case .uid: items.append(.uid(record.uid))
-            case .flags: items.append(.flags(record.flags))
+            case .flags: items.append(.flags(selected?.flags(of: record) ?? record.flags))
             case .internalDate: items.append(.internalDate(record.internalDate))
             case .rfc822Size: items.append(.rfc822Size(record.size))
             case .modSeq: items.append(.modSeq(record.modSeq))

@@ -10,8 +10,9 @@ extension IMAPSession {
             return no(tag, "Unsupported charset", code: .badCharset(["UTF-8", "US-ASCII"]))
         }
         let usesModSeq = SearchEvaluator.usesModSeq(command.key)
-        if usesModSeq { enabled.insert("CONDSTORE") }
+        let newlyCondStore = turnOnCondStore(usesModSeq)
         sendUpdates(store: store, allowExpunge: uid)
+        if newlyCondStore { announceHighestModSeq() }
         guard let mailbox = selected else { return }
         let evaluator = SearchEvaluator(mailbox: mailbox, saved: savedSearch, zoneMinutes: configuration.zoneMinutes,
                                         now: configuration.clock(),
@@ -20,9 +21,9 @@ extension IMAPSession {
         var matched: [Int] = []
         for index in mailbox.messages.indices where evaluator.matches(key, at: index) { matched.append(index) }
         let numbers = matched.map { uid ? mailbox.messages[$0].uid : UInt32($0 + 1) }
-        let highest = usesModSeq ? matched.map { mailbox.messages[$0].modSeq }.max() : nil
         let verb = uid ? "UID SEARCH" : "SEARCH"
         guard let options = command.returnOptions else {
+            let highest = usesModSeq ? matched.map { mailbox.messages[$0].modSeq }.max() : nil
             respond(.data(.search(numbers, modSeq: highest)))
             return ok(tag, "\(verb) completed")
         }
@@ -41,7 +42,14 @@ extension IMAPSession {
             if wanted.contains(.max) { response.max = numbers.last }
             if wanted.contains(.count) { response.count = numbers.count }
             if wanted.contains(.all), !numbers.isEmpty { response.all = .compact(numbers) }
-            if let highest, !numbers.isEmpty { response.modSeq = highest }
+            // RFC 7162 §3.1.5: the highest mod-sequence of the messages returned; with
+            // only MIN and/or MAX, of those messages alone.
+            if usesModSeq, !matched.isEmpty {
+                let returned = wanted.contains(.all) || wanted.contains(.count)
+                    ? matched
+                    : [wanted.contains(.min) ? matched.first : nil, wanted.contains(.max) ? matched.last : nil].compactMap { $0 }
+                response.modSeq = returned.map { mailbox.messages[$0].modSeq }.max()
+            }
             respond(.data(.esearch(response)))
         }
         ok(tag, "\(verb) completed")

@@ -2,15 +2,26 @@
 // UNSELECT (RFC 3691), EXPUNGE/UID EXPUNGE (RFC 4315), and the untagged updates that
 // tell the client about changes made elsewhere (EXISTS, FETCH FLAGS, EXPUNGE or
 // VANISHED), sent only where RFC 3501 §7.4.1 allows.
+//
+// \Recent (RFC 3501 §2.3.2): the store keeps per mailbox the first UID no session has
+// claimed (Dovecot's "first recent UID"). SELECT claims every message below UIDNEXT, and
+// a read-write session claims new arrivals when it learns of them; the claim moves the
+// mark in one store transaction, so each message is recent in exactly one read-write
+// session even when several have the mailbox selected. EXAMINE only reads the mark:
+// unclaimed messages are recent there too, and stay so for the next SELECT. Sessions
+// that ENABLE IMAP4rev2 neither see nor claim \Recent (RFC 9051 removed it).
 import MailCore
 
 extension IMAPSession {
-    static let permanentFlags = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft", "\\*"]
 
     /// The Unicode name of a mailbox argument, INBOX case-folded, a trailing delimiter
-    /// dropped; nil when the bytes are not valid modified UTF-7 (or UTF-8 after ENABLE).
+    /// dropped. Bytes that are not valid modified UTF-7 (a bare "&", as clients that do
+    /// not encode send it) name the mailbox as they are, so every character an astring
+    /// allows can be used; nil only for an empty name or bytes that are not UTF-8, which
+    /// the caller answers with NO (the syntax was fine: never BAD).
     func mailboxName(_ name: MailboxName) -> String? {
-        guard var text = name.decoded(utf8Accept: utf8Accept), !text.isEmpty else { return nil }
+        guard var text = name.decoded(utf8Accept: utf8Accept) ?? String(validating: name.bytes, as: UTF8.self),
+              !text.isEmpty else { return nil }
         while text.count > 1 && text.hasSuffix("/") { text.removeLast() }
         if text.uppercased() == "INBOX" { return "INBOX" }
         if text.uppercased().hasPrefix("INBOX/") { return "INBOX" + text.dropFirst(5) }
@@ -23,7 +34,7 @@ extension IMAPSession {
             deselect(&actions)
             respond(.untagged(status: .ok, code: .closed, text: "Previous mailbox closed"))
         }
-        guard let name = mailboxName(rawName) else { return bad(tag, "Invalid mailbox name", &actions) }
+        guard let name = mailboxName(rawName) else { return no(tag, "No such mailbox", code: .nonExistent) }
         if parameters.qresync != nil && !enabled.contains("QRESYNC") {
             return bad(tag, "QRESYNC is not enabled", &actions)
         }
@@ -31,13 +42,16 @@ extension IMAPSession {
         do { snapshot = try store.openMailbox(name) } catch { return no(tag, error.text, code: error.code) }
         if parameters.condStore { enabled.insert("CONDSTORE") }
         var mailbox = SelectedMailbox(snapshot, name: name, readOnly: readOnly)
+        if tracksRecent {
+            claimRecent(&mailbox, upTo: snapshot.uidNext, from: 0, store: store)
+        }
         respond(.data(.flags(mailbox.flagList)))
         respond(.data(.exists(mailbox.count)))
-        respond(.data(.recent(0)))
+        if tracksRecent { respond(.data(.recent(mailbox.recent.count))) }
         if let firstUnseen = mailbox.messages.firstIndex(where: { !SelectedMailbox.contains($0.flags, "\\Seen") }) {
             respond(.untagged(status: .ok, code: .unseen(firstUnseen + 1), text: "First unseen"))
         }
-        respond(.untagged(status: .ok, code: .permanentFlags(readOnly ? [] : Self.permanentFlags), text: "Flags permitted"))
+        respond(.untagged(status: .ok, code: .permanentFlags(mailbox.permanentFlags), text: "Flags permitted"))
         respond(.untagged(status: .ok, code: .uidValidity(mailbox.uidValidity), text: "UIDs valid"))
         respond(.untagged(status: .ok, code: .uidNext(mailbox.uidNext), text: "Predicted next UID"))
         respond(.untagged(status: .ok, code: .highestModSeq(mailbox.highestModSeq), text: "Highest"))
@@ -51,6 +65,33 @@ extension IMAPSession {
         emit(.watch(mailbox.id), &actions)
     }
 
+    /// \Recent is shown (and claimed) unless the client enabled IMAP4rev2.
+    var tracksRecent: Bool { !enabled.contains("IMAP4REV2") }
+
+    /// Marks as recent the messages of `mailbox` with a UID of at least `from` that are
+    /// recent for this session: read-write, it claims every UID below `upTo` from the
+    /// store; read-only, it takes those nobody has claimed yet. A store failure leaves
+    /// them not recent (\Recent is advisory; the command still succeeds).
+    func claimRecent(_ mailbox: inout SelectedMailbox, upTo: UInt32, from: UInt32, store: any IMAPMailStore) {
+        guard let first = try? store.firstRecentUID(in: mailbox.id, claimUpTo: mailbox.readOnly ? nil : upTo) else { return }
+        let lowest = max(first, from)
+        guard lowest < upTo || mailbox.readOnly else { return }
+        // Messages ascend by UID: only the tail can be recent.
+        var index = mailbox.messages.count
+        while index > 0 && mailbox.messages[index - 1].uid >= lowest { index -= 1 }
+        for record in mailbox.messages[index...] where mailbox.readOnly || record.uid < upTo {
+            mailbox.recent.insert(record.uid)
+        }
+    }
+
+    /// Sends FLAGS and PERMANENTFLAGS when `records` carry keywords the client has not
+    /// been told about (RFC 3501 §7.2.6: before any FETCH shows them).
+    mutating func announceKeywords(_ mailbox: inout SelectedMailbox, _ records: some Sequence<IMAPMessageRecord>) {
+        guard mailbox.learnKeywords(records) else { return }
+        respond(.data(.flags(mailbox.flagList)))
+        respond(.untagged(status: .ok, code: .permanentFlags(mailbox.permanentFlags), text: "Flags permitted"))
+    }
+
     /// QRESYNC (RFC 7162 §3.2.5): what vanished and what changed since the client's modseq.
     mutating func resynchronize(_ qresync: QResyncParameters, _ mailbox: inout SelectedMailbox, store: any IMAPMailStore) {
         guard let changes = try? store.changes(in: mailbox.id, since: qresync.modSeq) else { return }
@@ -59,7 +100,7 @@ extension IMAPSession {
         if !vanished.isEmpty { respond(.data(.vanished(earlier: true, .compact(vanished)))) }
         for record in changes.changed {
             guard let index = mailbox.index(ofUID: record.uid) else { continue }
-            respond(.data(.fetch(index + 1, [.uid(record.uid), .flags(mailbox.messages[index].flags),
+            respond(.data(.fetch(index + 1, [.uid(record.uid), .flags(mailbox.flags(of: mailbox.messages[index])),
                                              .modSeq(mailbox.messages[index].modSeq)])))
         }
     }
@@ -117,14 +158,16 @@ extension IMAPSession {
         if let changes = try? store.changes(in: mailbox.id, since: mailbox.highestModSeq) {
             for uid in changes.vanished where mailbox.index(ofUID: uid) != nil { mailbox.pendingExpunges.insert(uid) }
             let vanished = Set(changes.vanished)
+            announceKeywords(&mailbox, changes.changed.lazy.filter { !vanished.contains($0.uid) })
             var added = false
+            let previousLargest = mailbox.largestUID
             for record in changes.changed where !vanished.contains(record.uid) {
                 if let index = mailbox.index(ofUID: record.uid) {
                     let old = mailbox.messages[index]
                     mailbox.messages[index] = record
                     if mailbox.pendingExpunges.contains(record.uid) { continue }
                     if old.flags != record.flags || (condStoreOn && old.modSeq != record.modSeq) {
-                        respond(.data(.fetch(index + 1, flagItems(record))))
+                        respond(.data(.fetch(index + 1, flagItems(record, in: mailbox))))
                     }
                 } else if record.uid > mailbox.largestUID {
                     mailbox.messages.append(record)
@@ -134,7 +177,12 @@ extension IMAPSession {
             mailbox.uidNext = max(mailbox.uidNext, changes.uidNext)
             mailbox.highestModSeq = max(mailbox.highestModSeq, changes.highestModSeq)
             if allowExpunge { announceExpunges(&mailbox) }
-            if added { respond(.data(.exists(mailbox.count))) }
+            if added {
+                let recentBefore = mailbox.recent.count
+                if tracksRecent { claimRecent(&mailbox, upTo: mailbox.uidNext, from: previousLargest + 1, store: store) }
+                respond(.data(.exists(mailbox.count)))
+                if tracksRecent && mailbox.recent.count != recentBefore { respond(.data(.recent(mailbox.recent.count))) }
+            }
         } else if allowExpunge {
             announceExpunges(&mailbox)
         }
@@ -142,8 +190,8 @@ extension IMAPSession {
     }
 
     /// The items of an unsolicited flag update.
-    func flagItems(_ record: IMAPMessageRecord) -> [FetchResponseItem] {
-        var items: [FetchResponseItem] = [.uid(record.uid), .flags(record.flags)]
+    func flagItems(_ record: IMAPMessageRecord, in mailbox: SelectedMailbox) -> [FetchResponseItem] {
+        var items: [FetchResponseItem] = [.uid(record.uid), .flags(mailbox.flags(of: record))]
         if condStoreOn { items.append(.modSeq(record.modSeq)) }
         return items
     }
@@ -163,6 +211,7 @@ extension IMAPSession {
             }
         }
         mailbox.messages.removeAll { gone.contains($0.uid) }
+        if !mailbox.recent.isEmpty { mailbox.recent.subtract(gone) }
         savedSearch.removeAll { gone.contains($0) }
     }
 

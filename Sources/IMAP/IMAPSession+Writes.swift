@@ -18,7 +18,7 @@ extension IMAPSession {
 
     mutating func append(_ tag: String, _ raw: MailboxName, _ messages: [AppendMessage], store: any IMAPMailStore,
                          _ actions: inout [IMAPAction]) {
-        guard let name = mailboxName(raw) else { return bad(tag, "Invalid mailbox name", &actions) }
+        guard let name = mailboxName(raw) else { return no(tag, "Invalid mailbox name", code: .cannot) }
         var uids: [UInt32] = []
         var validity: UInt32 = 0
         for message in messages {
@@ -52,9 +52,10 @@ extension IMAPSession {
     mutating func storeFlags(_ tag: String, _ set: SequenceSet, _ modifiers: StoreModifiers, _ action: StoreAction, uid: Bool,
                              store: any IMAPMailStore, _ actions: inout [IMAPAction]) {
         guard selected?.readOnly == false else { return no(tag, "Mailbox is read-only", code: .readOnly) }
-        if modifiers.unchangedSince != nil { enabled.insert("CONDSTORE") }
+        let newlyCondStore = turnOnCondStore(modifiers.unchangedSince != nil)
         // Before numbers are resolved: UID STORE may announce expunges, STORE may not.
         sendUpdates(store: store, allowExpunge: uid)
+        if newlyCondStore { announceHighestModSeq() }
         guard let mailbox = selected, let indexes = resolve(tag, set, uid: uid, &actions) else { return }
         let uids = indexes.map { mailbox.messages[$0].uid }
         let result: IMAPFlagsResult
@@ -65,6 +66,9 @@ extension IMAPSession {
             return no(tag, error.text, code: error.code)
         }
         let updated = Dictionary(result.updated.map { ($0.uid, $0) }, uniquingKeysWith: { $1 })
+        var current = selected!
+        announceKeywords(&current, result.updated)
+        selected = current
         for index in indexes {
             let old = selected!.messages[index]
             let record = updated[old.uid] ?? old
@@ -74,7 +78,7 @@ extension IMAPSession {
             if !action.silent || (modifiers.unchangedSince != nil && updated[old.uid] != nil) {
                 var items: [FetchResponseItem] = []
                 if uid { items.append(.uid(record.uid)) }
-                if !action.silent { items.append(.flags(record.flags)) }
+                if !action.silent { items.append(.flags(selected!.flags(of: record))) }
                 if condStoreOn { items.append(.modSeq(record.modSeq)) }
                 respond(.data(.fetch(index + 1, items)))
             }
@@ -89,7 +93,7 @@ extension IMAPSession {
     mutating func copy(_ tag: String, _ set: SequenceSet, _ destination: MailboxName, uid: Bool, move: Bool,
                        store: any IMAPMailStore, _ actions: inout [IMAPAction]) {
         guard let mailbox = selected else { return }
-        guard let target = mailboxName(destination) else { return bad(tag, "Invalid mailbox name", &actions) }
+        guard let target = mailboxName(destination) else { return no(tag, "Invalid mailbox name", code: .cannot) }
         if move && mailbox.readOnly { return no(tag, "Mailbox is read-only", code: .readOnly) }
         guard let indexes = resolve(tag, set, uid: uid, &actions) else { return }
         let verb = (uid ? "UID " : "") + (move ? "MOVE" : "COPY")

@@ -50,6 +50,9 @@ public struct IMAPSession: Sendable {
 
     /// Unread input tolerated while an action is outstanding (pipelined commands, APPEND).
     static let maxPipelinedInput = 1024 * 1024
+    /// The largest literal taken before login (LOGIN's user name and password fit easily;
+    /// an APPEND there is refused anyway, so its message is never read).
+    static let maxLiteralBeforeLogin = 8 * 1024
     /// Size of the chunks FETCH hands to the output while it runs.
     static let outputChunk = 64 * 1024
 
@@ -57,6 +60,7 @@ public struct IMAPSession: Sendable {
         self.configuration = configuration
         self.info = session
         self.framer = IMAPCommandFramer(limits: configuration.limits, literalPlus: true)
+        self.framer.literalLimitBeforeLogin = Self.maxLiteralBeforeLogin
         self.parser = IMAPParser(limits: configuration.limits)
         if configuration.implicitTLS { info.tls = true }
     }
@@ -87,6 +91,9 @@ public struct IMAPSession: Sendable {
 
     public mutating func receive(_ bytes: [UInt8]) -> [IMAPAction] {
         guard phase != .closed else { return [] }
+        // Bytes that reach us between STARTTLS's OK and the handshake were sent in the
+        // clear after the command: never acted on (see `tlsStarted`).
+        guard pending != .tls else { return [] }
         framer.feed(bytes)
         var actions: [IMAPAction] = []
         // The driver stops reading while `isWaiting`; a peer that still floods us is cut
@@ -121,6 +128,7 @@ public struct IMAPSession: Sendable {
         pending = nil
         var actions: [IMAPAction] = []
         finishAuthentication(tag: tag, outcome, &actions)
+        if state == .authenticated { framer.literalLimitBeforeLogin = nil }
         process(&actions)
         return actions
     }
@@ -129,6 +137,13 @@ public struct IMAPSession: Sendable {
         guard pending == .tls else { return [] }
         pending = nil
         info.tls = true
+        // RFC 3501 §6.2.1 / RFC 3207 §4.2: nothing learned before TLS survives it. Only
+        // the not-authenticated state can be here, so what is left is input pipelined
+        // behind STARTTLS in the clear (a man in the middle's "a LOGIN …" injection):
+        // dropped unread, as is any half-finished SASL exchange.
+        framer.discardBuffered()
+        authExchange = nil
+        phase = .command
         var actions: [IMAPAction] = []
         process(&actions)
         return actions
@@ -206,6 +221,12 @@ public struct IMAPSession: Sendable {
             case .error(let error):
                 // A literal over APPENDLIMIT (NO [TOOBIG]) or an oversized line/command.
                 commandError(error.response, &actions)
+            case .fatal(let error):
+                // A non-synchronizing literal refused before login: not read, so the
+                // stream cannot be followed any further.
+                respond(error.response)
+                respond(.untagged(status: .bye, code: nil, text: "Literal too big before login"))
+                close(&actions)
             case .line(let bytes):
                 switch phase {
                 case .saslResponse(let tag): saslResponse(tag: tag, bytes, &actions)

@@ -25,6 +25,11 @@ struct MailboxPattern: Sendable {
 
     func matches(_ name: String) -> Bool { Self.match(pattern, Array(name)) }
 
+    /// The pattern holds "*" or "%" (an exact name never lists a parent that does not exist).
+    var hasWildcard: Bool { pattern.contains { $0 == "*" || $0 == "%" } }
+    /// The pattern holds "%" (LSUB then lists unsubscribed parents, RFC 3501 §6.3.9).
+    var hasPercent: Bool { pattern.contains("%") }
+
     /// Whether `pattern` matches all of `name`.
     static func match(_ pattern: [Character], _ name: [Character]) -> Bool {
         // The INBOX component of a name (when it has one) matches case-insensitively.

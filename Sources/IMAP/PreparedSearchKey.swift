@@ -1,6 +1,7 @@
 // A search program ready to run over many messages: every string key's needle is
 // folded and indexed once per command instead of once per message, and the header
-// keys (FROM, TO, CC, BCC, SUBJECT, HEADER) become one case naming their field.
+// keys become one case naming their field (address keys FROM, TO, CC, BCC apart:
+// they also match the parsed addresses).
 // Keys without strings stay as parsed.
 
 indirect enum PreparedSearchKey: Sendable {
@@ -8,6 +9,9 @@ indirect enum PreparedSearchKey: Sendable {
     case plain(SearchKey)
     /// A header field (by name) containing the needle.
     case header(String, SearchNeedle)
+    /// An address field (FROM TO CC BCC) containing the needle as written or in its
+    /// parsed addresses.
+    case address(String, SearchNeedle)
     case body(SearchNeedle)
     case text(SearchNeedle)
     case not(PreparedSearchKey)
@@ -16,10 +20,10 @@ indirect enum PreparedSearchKey: Sendable {
 
     init(_ key: SearchKey) {
         switch key {
-        case .bcc(let text): self = .header("Bcc", SearchNeedle(text))
-        case .cc(let text): self = .header("Cc", SearchNeedle(text))
-        case .from(let text): self = .header("From", SearchNeedle(text))
-        case .to(let text): self = .header("To", SearchNeedle(text))
+        case .bcc(let text): self = .address("Bcc", SearchNeedle(text))
+        case .cc(let text): self = .address("Cc", SearchNeedle(text))
+        case .from(let text): self = .address("From", SearchNeedle(text))
+        case .to(let text): self = .address("To", SearchNeedle(text))
         case .subject(let text): self = .header("Subject", SearchNeedle(text))
         case .header(let name, let text): self = .header(name, SearchNeedle(text))
         case .body(let text): self = .body(SearchNeedle(text))

@@ -51,6 +51,7 @@ struct SearchEvaluator {
         switch key {
         case .plain(let plain): return evaluate(plain, index, content)
         case .header(let name, let needle): return content()?.header(name, contains: needle) ?? false
+        case .address(let name, let needle): return content()?.address(name, contains: needle) ?? false
         case .body(let needle): return content()?.body(contains: needle) ?? false
         case .text(let needle): return content()?.text(contains: needle) ?? false
         case .not(let inner): return !evaluate(inner, index, &cache)
@@ -81,9 +82,10 @@ struct SearchEvaluator {
         case .undraft: return !flag("\\Draft")
         case .unflagged: return !flag("\\Flagged")
         case .unseen: return !flag("\\Seen")
-        // \Recent is not kept (RFC 9051 dropped it): nothing is recent, so nothing is new.
-        case .recent, .new: return false
-        case .old: return true
+        // \Recent as this session sees it (RFC 3501 §6.4.4: NEW is RECENT UNSEEN).
+        case .recent: return mailbox.recent.contains(record.uid)
+        case .new: return mailbox.recent.contains(record.uid) && !flag("\\Seen")
+        case .old: return !mailbox.recent.contains(record.uid)
         case .keyword(let name): return flag(name)
         case .unkeyword(let name): return !flag(name)
         case .before(let date): return internalDay().daysSinceEpoch < date.daysSinceEpoch

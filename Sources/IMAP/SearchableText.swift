@@ -23,6 +23,8 @@ final class SearchableText {
         let name: String
         /// The folded, decoded value.
         let value: [UInt8]
+        /// The unfolded value as stored (not RFC 2047-decoded), for address parsing.
+        let raw: String
     }
 
     /// The top-level header's fields, in message order.
@@ -47,6 +49,37 @@ final class SearchableText {
         headerFields.contains { $0.name.caseInsensitiveEquals(name) && needle.occurs(in: $0.value) }
     }
 
+    /// FROM/TO/CC/BCC (RFC 3501 §6.4.4): whether a field named `name` contains `needle`
+    /// as written, or in its addresses as parsed and written canonically ("Name
+    /// <local@domain>", group names): so "user@domain" finds `<user (x)@ (y) domain>` and
+    /// `user@domain (Real Name)`, and the name finds a comment used as one, as Dovecot does.
+    func address(_ name: String, contains needle: SearchNeedle) -> Bool {
+        headerFields.contains { field in
+            guard field.name.caseInsensitiveEquals(name) else { return false }
+            return needle.occurs(in: field.value) || needle.occurs(in: Self.canonicalAddresses(field.raw))
+        }
+    }
+
+    /// The address list of a header value written one address per line, folded for search.
+    static func canonicalAddresses(_ raw: String) -> [UInt8] {
+        var lines: [String] = []
+        for address in AddressListParser.parse(raw) {
+            if address.host == nil {
+                // A group's start carries its name as the mailbox; its end carries nothing.
+                if let group = address.mailbox { lines.append(EncodedWords.decode(group) + ":") }
+                continue
+            }
+            var spec = (address.mailbox ?? "") + "@" + (address.host ?? "")
+            if let route = address.adl { spec = route + ":" + spec }
+            if let name = address.name, !name.isEmpty {
+                lines.append(EncodedWords.decode(name) + " <" + spec + ">")
+            } else {
+                lines.append(spec)
+            }
+        }
+        return SearchNeedle.fold(lines.joined(separator: "\n"))
+    }
+
     func body(contains needle: SearchNeedle) -> Bool { bodyTexts.contains { needle.occurs(in: $0) } }
 
     func text(contains needle: SearchNeedle) -> Bool { needle.occurs(in: headerText) || body(contains: needle) }
@@ -57,7 +90,7 @@ final class SearchableText {
         part.header.fields.map { field in
             let unfolded = MIMEHeader.unfolded(message.bytes, field.valueRange)
             let decoded = Self.tabsAsSpaces(EncodedWords.decode(unfolded))
-            return Field(name: field.name, value: SearchNeedle.fold(charged ? spend(decoded) : decoded))
+            return Field(name: field.name, value: SearchNeedle.fold(charged ? spend(decoded) : decoded), raw: unfolded)
         }
     }
 

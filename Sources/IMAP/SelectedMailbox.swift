@@ -3,6 +3,9 @@
 // Changes from elsewhere are merged in by the session; expunges seen while they may
 // not be announced (during FETCH/STORE/SEARCH, RFC 3501 §7.4.1) wait in
 // `pendingExpunges` and the message keeps its sequence number until then.
+// It also holds what this session alone knows: the keywords already announced in
+// FLAGS/PERMANENTFLAGS (a FETCH may show only those, RFC 3501 §7.2.6), and which
+// messages are \Recent for this session (RFC 3501 §2.3.2).
 
 struct SelectedMailbox: Sendable {
     var id: IMAPMailboxID
@@ -15,12 +18,31 @@ struct SelectedMailbox: Sendable {
     var messages: [IMAPMessageRecord]
     /// UIDs expunged elsewhere, not yet announced with EXPUNGE/VANISHED.
     var pendingExpunges: Set<UInt32> = []
+    /// Keywords announced to the client, in the order first seen (spelled as stored).
+    private(set) var keywords: [String] = []
+    /// The same, lower-cased (keywords compare case-insensitively).
+    private var keywordSet: Set<String> = []
+    /// UIDs that are \Recent in this session (claimed by it, or seen unclaimed by EXAMINE).
+    var recent: Set<UInt32> = []
 
     init(_ snapshot: IMAPMailboxSnapshot, name: String, readOnly: Bool) {
         id = snapshot.id; self.name = name; self.readOnly = readOnly
         uidValidity = snapshot.uidValidity; uidNext = snapshot.uidNext
         highestModSeq = max(1, snapshot.highestModSeq)
         messages = snapshot.messages.sorted { $0.uid < $1.uid }
+        _ = learnKeywords(messages)
+    }
+
+    /// Adds the keywords of `records` not announced yet; true when there were any (the
+    /// session must then send FLAGS and PERMANENTFLAGS before a FETCH shows them).
+    mutating func learnKeywords(_ records: some Sequence<IMAPMessageRecord>) -> Bool {
+        var added = false
+        for record in records {
+            for flag in record.flags where !flag.hasPrefix("\\") {
+                if keywordSet.insert(flag.lowercased()).inserted { keywords.append(flag); added = true }
+            }
+        }
+        return added
     }
 
     var count: Int { messages.count }
@@ -78,12 +100,17 @@ struct SelectedMailbox: Sendable {
         }
     }
 
-    /// Flags the client should be told about: system flags plus keywords in use.
-    var flagList: [String] {
-        var keywords = Set<String>()
-        for message in messages { for flag in message.flags where !flag.hasPrefix("\\") { keywords.insert(flag) } }
-        return Self.systemFlags + keywords.sorted()
+    /// The flags FETCH shows for `record`: as stored, plus \Recent when it is recent here.
+    func flags(of record: IMAPMessageRecord) -> [String] {
+        recent.isEmpty || !recent.contains(record.uid) ? record.flags : record.flags + ["\\Recent"]
     }
+
+    /// FLAGS: the system flags plus every keyword announced so far (a keyword stays
+    /// once announced, even when no message carries it any more).
+    var flagList: [String] { Self.systemFlags + keywords }
+
+    /// PERMANENTFLAGS: what STORE may set; none in a read-only mailbox.
+    var permanentFlags: [String] { readOnly ? [] : Self.systemFlags + keywords + ["\\*"] }
 
     static let systemFlags = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"]
 

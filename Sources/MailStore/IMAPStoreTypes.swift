@@ -114,6 +114,12 @@ public enum StoreLimits {
     public static let maxHierarchyDepth = 32
     /// Expunge tombstones kept per mailbox for QRESYNC (older ones are pruned).
     public static let maxTombstonesPerMailbox = 10_000
+    /// Seconds an expunged message's bytes stay readable (by blob id) after its last
+    /// reference went, so a session not yet sent the EXPUNGE can still FETCH it (RFC 2180
+    /// §4.1.1). Longer than IMAP's 30-minute autologout: a session that sends nothing is
+    /// gone before its messages are; one that sends any command but FETCH, STORE or
+    /// SEARCH is told of the expunge at once.
+    public static let expungedBlobGrace: Double = 35 * 60
     /// Flags on one message, and bytes of one flag.
     public static let maxFlagsPerMessage = MessageFlags.maxCount
     public static let maxFlagBytes = MessageFlags.maxLength

@@ -46,13 +46,15 @@ extension Txn {
         try put(.modSeqIndex, Keys.modSeqRow(mailboxID, modSeq, uid), [1])
     }
 
-    /// Removes the message row, leaves a tombstone at `expungeModSeq` and releases the blob.
+    /// Removes the message row, leaves a tombstone at `expungeModSeq` and releases the blob
+    /// (kept readable for a while for sessions not yet told: Blobs.swift).
     func removeMessage(_ mailboxID: UInt64, _ mailbox: inout MailboxRecord, uid: UInt32,
                        _ message: MessageRecord, expungeModSeq: UInt64) throws(StoreError) {
         try delete(.messages, Keys.message(mailboxID, uid))
         try delete(.modSeqIndex, Keys.modSeqRow(mailboxID, message.modSeq, uid))
         try put(.expunged, Keys.modSeqRow(mailboxID, expungeModSeq, uid), [1])
-        try releaseBlob(message.blobID)
+        try releaseBlob(message.blobID, keepReadable: true)
+        try sweepExpiredBlobs()
         mailbox.messageCount -= 1
         mailbox.totalSize -= message.size
         mailbox.tombstoneCount += 1

@@ -20,7 +20,7 @@ import MailCore
         #expect(h.send("a SELECT INBOX") == """
             * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r
             * 3 EXISTS\r
-            * 0 RECENT\r
+            * 3 RECENT\r
             * OK [UNSEEN 1] First unseen\r
             * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted\r
             * OK [UIDVALIDITY 101] UIDs valid\r
@@ -38,13 +38,13 @@ import MailCore
     @Test func fetchAttributesAndSections() {
         let h = IMAPSessionHarness.selected(store: threeMessages())
         #expect(h.send("a FETCH 1 (UID FLAGS RFC822.SIZE INTERNALDATE)") ==
-                "* 1 FETCH (UID 1 FLAGS () RFC822.SIZE \(Self.plain.utf8.count) INTERNALDATE \"14-Nov-2023 22:13:20 +0000\")\r\na OK FETCH completed\r\n")
+                "* 1 FETCH (UID 1 FLAGS (\\Recent) RFC822.SIZE \(Self.plain.utf8.count) INTERNALDATE \"14-Nov-2023 22:13:20 +0000\")\r\na OK FETCH completed\r\n")
         #expect(h.send("b FETCH 2 BODY.PEEK[HEADER.FIELDS (SUBJECT)]") ==
                 "* 2 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {16}\r\nSubject: two\r\n\r\n)\r\nb OK FETCH completed\r\n")
         #expect(h.send("c FETCH 1 BODY.PEEK[TEXT]<0.2>") == "* 1 FETCH (BODY[TEXT]<0> {2}\r\nHi)\r\nc OK FETCH completed\r\n")
         #expect(h.send("d FETCH 1 (ENVELOPE)").contains("ENVELOPE (\"Tue, 1 Jul 2003 10:52:37 +0200\" \"Hello\" ((\"Bob\" NIL \"bob\" \"example.net\"))"))
         #expect(h.send("e FETCH 1 BODYSTRUCTURE").contains("BODYSTRUCTURE (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 10 1"))
-        #expect(h.send("f UID FETCH 2:* FLAGS") == "* 2 FETCH (UID 2 FLAGS (\\Seen))\r\n* 3 FETCH (UID 3 FLAGS (\\Deleted))\r\nf OK UID FETCH completed\r\n")
+        #expect(h.send("f UID FETCH 2:* FLAGS") == "* 2 FETCH (UID 2 FLAGS (\\Seen \\Recent))\r\n* 3 FETCH (UID 3 FLAGS (\\Deleted \\Recent))\r\nf OK UID FETCH completed\r\n")
         #expect(h.send("g FETCH 1 BODY.PEEK[9]") == "* 1 FETCH (BODY[9] {0}\r\n)\r\ng OK FETCH completed\r\n")
     }
 
@@ -52,7 +52,7 @@ import MailCore
         let store = threeMessages()
         let h = IMAPSessionHarness.selected(store: store)
         let reply = h.send("a FETCH 1 BODY[TEXT]")
-        #expect(reply == "* 1 FETCH (BODY[TEXT] {10}\r\nHi there\r\n FLAGS (\\Seen))\r\na OK FETCH completed\r\n")
+        #expect(reply == "* 1 FETCH (BODY[TEXT] {10}\r\nHi there\r\n FLAGS (\\Seen \\Recent))\r\na OK FETCH completed\r\n")
         #expect(store.mailboxes[0].messages[0].flags == ["\\Seen"])
         // EXAMINE never sets \Seen.
         let e = IMAPSessionHarness.selected(store: threeMessages(), examine: true)
@@ -74,9 +74,14 @@ import MailCore
     @Test func storeFlagsVariants() {
         let store = threeMessages()
         let h = IMAPSessionHarness.selected(store: store)
-        #expect(h.send("a STORE 1 +FLAGS (\\Flagged $Work)") == "* 1 FETCH (FLAGS (\\Flagged $Work))\r\na OK STORE completed\r\n")
+        #expect(h.send("a STORE 1 +FLAGS (\\Flagged $Work)") == """
+            * FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r
+            * OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] Flags permitted\r
+            * 1 FETCH (FLAGS (\\Flagged $Work \\Recent))\r
+            a OK STORE completed\r\n
+            """)
         #expect(h.send("b STORE 1 -FLAGS.SILENT ($Work)") == "b OK STORE completed\r\n")
-        #expect(h.send("c UID STORE 2 FLAGS (\\Answered)") == "* 2 FETCH (UID 2 FLAGS (\\Answered))\r\nc OK UID STORE completed\r\n")
+        #expect(h.send("c UID STORE 2 FLAGS (\\Answered)") == "* 2 FETCH (UID 2 FLAGS (\\Answered \\Recent))\r\nc OK UID STORE completed\r\n")
         #expect(store.mailboxes[0].messages[0].flags == ["\\Flagged"])
         #expect(h.send("d STORE 9 +FLAGS (\\Seen)") == "d BAD Invalid message sequence number\r\n")
         let e = IMAPSessionHarness.selected(store: store, examine: true)
@@ -87,9 +92,9 @@ import MailCore
         let store = threeMessages()
         let h = IMAPSessionHarness.selected(store: store)
         #expect(h.send("a STORE 1,2 (UNCHANGEDSINCE 2) +FLAGS (\\Flagged)") ==
-                "* 1 FETCH (FLAGS (\\Flagged) MODSEQ (5))\r\na OK [MODIFIED 2] Conditional STORE failed\r\n")
+                "* OK [HIGHESTMODSEQ 4] Highest\r\n* 1 FETCH (FLAGS (\\Flagged \\Recent) MODSEQ (5))\r\na OK [MODIFIED 2] Conditional STORE failed\r\n")
         #expect(h.send("b FETCH 1 (MODSEQ)") == "* 1 FETCH (MODSEQ (5))\r\nb OK FETCH completed\r\n")
-        #expect(h.send("c FETCH 1:* (FLAGS) (CHANGEDSINCE 4)") == "* 1 FETCH (FLAGS (\\Flagged) MODSEQ (5))\r\nc OK FETCH completed\r\n")
+        #expect(h.send("c FETCH 1:* (FLAGS) (CHANGEDSINCE 4)") == "* 1 FETCH (FLAGS (\\Flagged \\Recent) MODSEQ (5))\r\nc OK FETCH completed\r\n")
     }
 
     @Test func expungeCloseUnselect() {
@@ -159,7 +164,7 @@ import MailCore
         _ = b.send("y EXPUNGE")
         store.deliver("Subject: four\r\n\r\n4\r\n")
         // FETCH may not announce the expunge; the numbers stay put.
-        #expect(a.send("a FETCH 3 (UID)") == "* 2 FETCH (UID 2 FLAGS (\\Seen \\Flagged))\r\n* 4 EXISTS\r\n* 3 FETCH (UID 3)\r\na OK FETCH completed\r\n")
+        #expect(a.send("a FETCH 3 (UID)") == "* 2 FETCH (UID 2 FLAGS (\\Seen \\Flagged \\Recent))\r\n* 4 EXISTS\r\n* 4 RECENT\r\n* 3 FETCH (UID 3)\r\na OK FETCH completed\r\n")
         #expect(a.send("b NOOP") == "* 3 EXPUNGE\r\nb OK NOOP completed\r\n")
         #expect(a.send("c FETCH 3 (UID)") == "* 3 FETCH (UID 4)\r\nc OK FETCH completed\r\n")
     }

@@ -90,7 +90,7 @@ import Policy
         #expect(h.idleEvents == [true])
         #expect(h.session.idleTimeout == .seconds(3600))
         store.deliver("Subject: hi\r\n\r\nbody\r\n")
-        #expect(h.changed() == "* 1 EXISTS\r\n")
+        #expect(h.changed() == "* 1 EXISTS\r\n* 1 RECENT\r\n")
         #expect(h.send("DONE") == "a OK IDLE terminated\r\n")
         #expect(h.idleEvents == [true, false])
         #expect(h.send("b NOOP") == "b OK NOOP completed\r\n")

@@ -11,6 +11,8 @@ final class InMemoryIMAPStore: IMAPMailStore {
         var subscribed: Bool
         var uidValidity: UInt32
         var uidNext: UInt32 = 1
+        /// \Recent: the first UID no session has claimed.
+        var firstRecent: UInt32 = 1
         var messages: [IMAPMessageRecord] = []
         var expunged: [(uid: UInt32, modSeq: UInt64)] = []
         init(id: UInt64, name: String, specialUse: String? = nil, subscribed: Bool = true) {
@@ -46,17 +48,24 @@ final class InMemoryIMAPStore: IMAPMailStore {
         (try? append(to: name, message: Array(text.utf8), flags: flags, internalDate: date))?.uid ?? 0
     }
 
+    /// Subscriptions to names that have no mailbox (they outlive DELETE, as in the LMDB store).
+    var orphanSubscriptions: Set<String> = []
+
     func listMailboxes() throws(IMAPStoreError) -> [IMAPMailboxInfo] {
         mailboxes.map { IMAPMailboxInfo(name: $0.name, specialUse: $0.specialUse, subscribed: $0.subscribed) }
+            + orphanSubscriptions.map { IMAPMailboxInfo(name: $0, subscribed: true, exists: false) }
     }
 
     func createMailbox(_ name: String, specialUse: String?) throws(IMAPStoreError) {
         guard mailbox(name) == nil else { throw .alreadyExists }
-        mailboxes.append(makeMailbox(name, specialUse))
+        let box = makeMailbox(name, specialUse)
+        box.subscribed = orphanSubscriptions.remove(name) != nil
+        mailboxes.append(box)
     }
 
     func deleteMailbox(_ name: String) throws(IMAPStoreError) {
-        guard mailbox(name) != nil else { throw .noSuchMailbox }
+        guard let box = mailbox(name) else { throw .noSuchMailbox }
+        if box.subscribed { orphanSubscriptions.insert(name) }
         mailboxes.removeAll { $0.name == name }
     }
 
@@ -68,7 +77,10 @@ final class InMemoryIMAPStore: IMAPMailStore {
     }
 
     func setSubscribed(_ name: String, _ subscribed: Bool) throws(IMAPStoreError) {
-        guard let box = mailbox(name) else { throw .noSuchMailbox }
+        guard let box = mailbox(name) else {
+            if subscribed { orphanSubscriptions.insert(name) } else { orphanSubscriptions.remove(name) }
+            return
+        }
         box.subscribed = subscribed
     }
 
@@ -81,6 +93,7 @@ final class InMemoryIMAPStore: IMAPMailStore {
     func status(_ name: String) throws(IMAPStoreError) -> IMAPMailboxStatus {
         guard let box = mailbox(name) else { throw .noSuchMailbox }
         return IMAPMailboxStatus(messages: box.messages.count,
+                                 recent: box.messages.filter { $0.uid >= box.firstRecent }.count,
                                  unseen: box.messages.filter { !$0.flags.contains("\\Seen") }.count,
                                  deleted: box.messages.filter { $0.flags.contains("\\Deleted") }.count,
                                  uidNext: box.uidNext, uidValidity: box.uidValidity,
@@ -163,13 +176,24 @@ final class InMemoryIMAPStore: IMAPMailStore {
                                   vanished: box.expunged.filter { $0.modSeq > since }.map(\.uid))
     }
 
+    func firstRecentUID(in mailbox: IMAPMailboxID, claimUpTo: UInt32?) throws(IMAPStoreError) -> UInt32 {
+        let box = try self.mailbox(mailbox)
+        let first = box.firstRecent
+        if let claimUpTo { box.firstRecent = max(first, claimUpTo) }
+        return first
+    }
+
     func quota() throws(IMAPStoreError) -> IMAPQuota {
         IMAPQuota(usedBytes: usedBytes, limitBytes: quotaLimit, messages: UInt64(mailboxes.flatMap(\.messages).count))
     }
 
+    /// Like the LMDB store, an expunged message's bytes stay readable for a grace period
+    /// (here: until the test says the grace is over).
+    var expungedBytesReadable = true
+
     func withMessageBytes<R>(_ handle: IMAPMessageHandle, _ body: (UnsafeRawBufferPointer) -> R) throws(IMAPStoreError) -> R {
         guard let bytes = blobs[handle.key],
-              mailboxes.contains(where: { $0.messages.contains { $0.handle == handle } }) else {
+              expungedBytesReadable || mailboxes.contains(where: { $0.messages.contains { $0.handle == handle } }) else {
             throw .unavailable("Message is gone")
         }
         return bytes.withUnsafeBytes(body)
