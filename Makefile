@@ -1,7 +1,8 @@
 # mailgate: two commands do all the set-up on Debian 12 with the Swift toolchain.
 #   make run    install missing Debian packages, build, start `mailgate serve` on built-in defaults
 #   make test   install missing packages (incl. test clients), build, run every test
-.PHONY: run test deps test-deps build build-release unit e2e bench clean
+#   make fuzz-ci    every libFuzzer target briefly (docs/security.md); make test-asan / test-tsan
+.PHONY: run test deps test-deps build build-release unit e2e bench clean fuzz-ci test-asan test-tsan
 
 RUN_PACKAGES  := liblua5.4-dev liblmdb-dev libcrypt-dev pkg-config openssl
 TEST_PACKAGES := $(RUN_PACKAGES) swaks curl python3 python3-pytest lmdb-utils fetchmail getmail6 dnsmasq-base postfix python3-aiosmtpd isync offlineimap3 neomutt tmux
@@ -33,5 +34,21 @@ e2e:
 
 test: test-deps unit e2e
 
+# Each fuzz target for FUZZ_SECONDS from its committed seeds; fails on any crash.
+FUZZ_SECONDS ?= 20
+fuzz-ci: deps
+	SWIFT=$(SWIFT) scripts/fuzz all $(FUZZ_SECONDS)
+
+# Unit tests under AddressSanitizer / ThreadSanitizer, each in its own scratch path.
+# SWIFT_BACKTRACE is off: Swift's backtracer and the sanitizers both want the crash.
+test-asan: deps
+	$(SWIFT) build --build-tests --sanitize address --scratch-path .build-asan
+	SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 \
+		$(SWIFT) test --skip-build --sanitize address --scratch-path .build-asan
+
+test-tsan: deps
+	$(SWIFT) build --build-tests --sanitize thread --scratch-path .build-tsan
+	SWIFT_BACKTRACE=enable=no $(SWIFT) test --skip-build --sanitize thread --scratch-path .build-tsan
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-asan .build-tsan
