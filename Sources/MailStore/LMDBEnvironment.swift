@@ -77,26 +77,25 @@ final class LMDBEnvironment: @unchecked Sendable {
         pthread_rwlock_init(lock, &attr)
         pthread_rwlockattr_destroy(&attr)
 
-        do throws(StoreError) {
-            rc = mdb_env_set_maxdbs(env, MDB_dbi(DB.allCases.count + 4))
-            guard rc == 0 else { throw Self.error(rc, "mdb_env_set_maxdbs") }
-            rc = mdb_env_set_maxreaders(env, 512)
-            guard rc == 0 else { throw Self.error(rc, "mdb_env_set_maxreaders") }
-            rc = mdb_env_set_mapsize(env, Self.roundUp(mapSize))
-            guard rc == 0 else { throw Self.error(rc, "mdb_env_set_mapsize") }
-            var flags = UInt32(MDB_NOTLS)
-            if !durable { flags |= UInt32(MDB_NOSYNC) }
-            rc = mdb_env_open(env, directory, flags, 0o600)
-            guard rc == 0 else { throw Self.error(rc, "cannot open the mail store in \(directory)") }
-            var dead: Int32 = 0
-            mdb_reader_check(env, &dead)
-            try openDatabases()
-        } catch {
-            mdb_env_close(env)
-            pthread_rwlock_destroy(lock)
-            lock.deallocate()
-            throw error
-        }
+        // Every stored property is set: from here on a throw runs `deinit`, which closes
+        // the environment and frees the lock. Cleaning up here as well closed the
+        // environment twice (heap corruption: "double free", or a hang in a freed lock).
+        rc = mdb_env_set_maxdbs(env, MDB_dbi(DB.allCases.count + 4))
+        guard rc == 0 else { throw Self.openError(rc, directory: directory) }
+        rc = mdb_env_set_maxreaders(env, 512)
+        guard rc == 0 else { throw Self.openError(rc, directory: directory) }
+        rc = mdb_env_set_mapsize(env, Self.roundUp(mapSize))
+        guard rc == 0 else { throw Self.openError(rc, directory: directory) }
+        var flags = UInt32(MDB_NOTLS)
+        if !durable { flags |= UInt32(MDB_NOSYNC) }
+        rc = Self.allocateLockFile(directory)
+        guard rc == 0 else { throw Self.openError(rc, directory: directory) }
+        rc = mdb_env_open(env, directory, flags, 0o600)
+        guard rc == 0 else { throw Self.openError(rc, directory: directory) }
+        var dead: Int32 = 0
+        mdb_reader_check(env, &dead)
+        do throws(StoreError) { try openDatabases() }
+        catch { throw Self.openError(error.code, directory: directory, fallback: error) }
     }
 
     deinit {
@@ -133,7 +132,8 @@ final class LMDBEnvironment: @unchecked Sendable {
                     try t.migrateSchema1To2()
                     try t.put(.meta, Array("schema".utf8), Keys.be32(Self.schemaVersion))
                 } else if version != Self.schemaVersion {
-                    throw StoreError(.io, "the mail store in \(path) has an unsupported schema version")
+                    throw StoreError(.invalid, "the mail store in \(path) has schema version \(version), which this "
+                                     + "mailgate does not know: run the mailgate version that wrote it")
                 }
             } else {
                 try t.put(.meta, Array("schema".utf8), Keys.be32(Self.schemaVersion))
@@ -269,18 +269,94 @@ final class LMDBEnvironment: @unchecked Sendable {
         return (size + pageSize - 1) / pageSize * pageSize
     }
 
-    private static func makeDirectory(_ directory: String) throws(StoreError) {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw StoreError(.invalid, "\(directory) exists and is not a directory") }
+    /// LMDB sizes a new lock file with ftruncate and writes it through a shared mapping: on
+    /// a full disk the first write to a page the file system cannot back kills the process
+    /// with SIGBUS. So a new lock file is created here first with its blocks allocated
+    /// (posix_fallocate), which fails with ENOSPC instead. Only a lock file that does not
+    /// exist yet is touched (O_EXCL): closing a descriptor of a lock file that an
+    /// environment of this process has open would drop LMDB's fcntl locks on it.
+    /// Size: LMDB's header (128 bytes) and 512 reader slots of 64 bytes, as mdb_env_open
+    /// makes it for `mdb_env_set_maxreaders(512)`; a larger file would only mean more slots.
+    static func allocateLockFile(_ directory: String) -> Int32 {
+        let path = directory + "/lock.mdb"
+        let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return 0 }   // exists, or cannot be made: LMDB says why
+        let rc = posix_fallocate(descriptor, 0, 128 + 512 * 64)
+        Glibc.close(descriptor)
+        guard rc == ENOSPC || rc == EDQUOT || rc == EFBIG else { return 0 }
+        unlink(path)
+        return rc
+    }
+
+    /// Creates `directory` (and missing parents) with mode 0700 unless it exists. The error
+    /// names the component that could not be made and why, in plain words.
+    static func makeDirectory(_ directory: String) throws(StoreError) {
+        var info = stat()
+        if stat(directory, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else {
+                throw StoreError(.invalid, "the data directory \(directory) is not a directory: "
+                                 + "remove or rename it, or choose another data_dir (or --data-dir)")
+            }
             return
         }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw StoreError(.io, "cannot create the data directory \(directory): \(error.localizedDescription)")
+        var path = directory.hasPrefix("/") ? "" : "."
+        for component in directory.split(separator: "/", omittingEmptySubsequences: true) {
+            path += "/" + component
+            if mkdir(path, 0o700) == 0 { continue }
+            let code = errno
+            if code == EEXIST, stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { continue }
+            let reason = code == EEXIST ? "\(path) is not a directory" : "\(path): \(Self.plain(code))"
+            throw StoreError(.io, "cannot create the data directory \(directory) (\(reason)): "
+                             + Self.advice(code, directory: directory), code: code)
         }
+    }
+
+    /// One sentence for a failure to open the store: which path, what went wrong, what to do.
+    static func openError(_ rc: Int32, directory: String, fallback: StoreError? = nil) -> StoreError {
+        let data = directory + "/data.mdb"
+        switch rc {
+        case MDB_INVALID, MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_BAD_DBI, MDB_INCOMPATIBLE, MDB_VERSION_MISMATCH:
+            let what = rc == MDB_VERSION_MISMATCH ? "was written by an incompatible LMDB version"
+                : rc == MDB_INVALID ? "is not an LMDB mail store (a foreign or damaged file)" : "is damaged"
+            return StoreError(.io, "\(data) \(what): move the data directory aside and restore it from a backup, "
+                              + "or point data_dir (or --data-dir) at another directory", code: rc)
+        case MDB_MAP_FULL:
+            return StoreError(.mapFull, "the mail store in \(directory) is full (its map size is reached): "
+                              + "free space in the store or move it to a larger disk", code: rc)
+        case 0 where fallback != nil:
+            return fallback!
+        default:
+            if let fallback, fallback.kind == .invalid { return fallback }
+            return StoreError(rc == EAGAIN || rc == EBUSY ? .locked : rc == ENOSPC || rc == EDQUOT ? .mapFull : .io,
+                              "cannot open the mail store in \(directory) (\(Self.plain(rc))): "
+                              + Self.advice(rc, directory: directory), code: rc)
+        }
+    }
+
+    /// What an operator can do about an errno met on the data directory.
+    static func advice(_ code: Int32, directory: String) -> String {
+        switch code {
+        case EACCES, EPERM:
+            "run mailgate as the user that owns \(directory), or give that user read and write access to it"
+        case EROFS:
+            "the file system is mounted read-only; choose a writable data_dir (or --data-dir)"
+        case ENOSPC, EDQUOT, EFBIG:
+            "the disk is full; free some space and try again"
+        case ENOMEM:
+            "not enough memory or address space to map the store; raise `ulimit -v` or free memory"
+        case EAGAIN, EBUSY:
+            "another process holds the store's lock; stop it or wait and try again"
+        case ENOTDIR, EISDIR, ENOENT:
+            "check that \(directory) is a directory holding only mailgate's files, or choose another data_dir"
+        default:
+            "check \(directory) and the disk it is on, or choose another data_dir (or --data-dir)"
+        }
+    }
+
+    /// strerror for errno values, mdb_strerror for LMDB's own codes, in lower case.
+    static func plain(_ code: Int32) -> String {
+        let text = String(cString: code < 0 ? mdb_strerror(code) : strerror(code))
+        return text.prefix(1).lowercased() + text.dropFirst()
     }
 
     /// Maps an LMDB or errno return code to a StoreError.

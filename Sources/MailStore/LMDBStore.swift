@@ -27,6 +27,18 @@ public final class LMDBStore: Sendable {
         close()
     }
 
+    /// Creates the data directory (mode 0700, with missing parents) unless it exists; the
+    /// error is one sentence naming the directory and what to do.
+    public static func prepareDirectory(_ directory: String) throws(StoreError) {
+        try LMDBEnvironment.makeDirectory(directory)
+    }
+
+    /// The advice sentence for an errno met on the data directory (permission, read-only,
+    /// full disk…), for callers writing their own files there (pid file, status, TLS).
+    public static func advice(errno code: Int32, directory: String) -> String {
+        LMDBEnvironment.advice(code, directory: directory)
+    }
+
     /// Completes the writes already submitted, then closes the environment. Idempotent.
     public func close() {
         writer.stop()

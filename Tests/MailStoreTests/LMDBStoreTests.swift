@@ -160,9 +160,15 @@ import Testing
 }
 
 /// A real second process (lmdb-utils' mdb_dump / mdb_load) on the environment a store has open.
+/// Skipped on a developer machine without lmdb-utils; under CI (the CI variable set) it
+/// runs and fails on the missing tools, since CI installs them (make test-deps).
 @Suite struct MultiProcessTests {
     static let tools = FileManager.default.isExecutableFile(atPath: "/usr/bin/mdb_dump")
         && FileManager.default.isExecutableFile(atPath: "/usr/bin/mdb_load")
+    static var inCI: Bool {
+        guard let value = ProcessInfo.processInfo.environment["CI"] else { return false }
+        return !value.isEmpty && value != "0" && value.lowercased() != "false"
+    }
 
     func run(_ tool: String, _ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
         let process = Process()
@@ -183,7 +189,8 @@ import Testing
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    @Test(.enabled(if: tools)) func otherProcessesSeeCommitsAndWriteToo() throws {
+    @Test(.enabled(if: tools || inCI)) func otherProcessesSeeCommitsAndWriteToo() throws {
+        try #require(Self.tools, "mdb_dump and mdb_load are not installed (make test-deps installs lmdb-utils)")
         try withStore { store, dir throws in
             try store.addDomain("example.test")
             let dump = try run("/usr/bin/mdb_dump", ["-p", "-s", "domains", dir.path])
@@ -197,5 +204,100 @@ import Testing
             try store.clearCatchAll(domain: "example.test")
             #expect(store.catchAll(domain: "example.test") == nil)
         }
+    }
+}
+
+/// Every way opening the store can fail ends in one StoreError sentence that names the
+/// path and says what to do, and leaves nothing open: the environment and its lock are
+/// released exactly once (they were released twice: "double free or corruption", or a
+/// hang in a freed lock). Permission and read-only cases need another user and run in
+/// the end-to-end tests (Tests/EndToEndTests/test_startup_errors.py).
+@Suite struct StoreOpenFailureTests {
+    /// Descriptors of this process open on a file under `directory` (other tests run in
+    /// parallel, so a process-wide count would not do).
+    static func openDescriptors(under directory: String) -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return entries.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
+            .filter { $0.hasPrefix(directory) }
+    }
+
+    /// Opens `directory` `times` times; every attempt must fail with one sentence that
+    /// contains `expected` and the path, and no descriptor may stay open.
+    func expectOpenFails(_ directory: String, containing expected: String, mapSize: Int = 1 << 20,
+                         sourceLocation: SourceLocation = #_sourceLocation) {
+        for _ in 0..<20 {
+            do {
+                let store = try LMDBStore(directory: directory, mapSize: mapSize, durable: false)
+                store.close()
+                Issue.record("opening \(directory) succeeded", sourceLocation: sourceLocation)
+                return
+            } catch {
+                #expect(error.message.contains(expected), "\(error.message)", sourceLocation: sourceLocation)
+                #expect(error.message.contains(directory), "\(error.message)", sourceLocation: sourceLocation)
+                #expect(!error.message.contains("\n") && error.message.contains(": "), "\(error.message)",
+                        sourceLocation: sourceLocation)
+                #expect(!error.message.contains("Error Domain"), "\(error.message)", sourceLocation: sourceLocation)
+            }
+        }
+        // The descriptors LMDB opened (data.mdb, lock.mdb) were closed on every failure.
+        #expect(Self.openDescriptors(under: directory) == [], sourceLocation: sourceLocation)
+    }
+
+    @Test func aForeignDataFileIsNamedWithWhatToDo() throws {
+        let dir = TempDir()
+        try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
+        try Data("this is a text file, not a mail store\n".utf8).write(to: URL(fileURLWithPath: dir.path + "/data.mdb"))
+        expectOpenFails(dir.path, containing: "data.mdb is not an LMDB mail store")
+    }
+
+    @Test func randomBytesAreNotAStore() throws {
+        let dir = TempDir()
+        try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
+        var random = SystemRandomNumberGenerator()
+        let bytes = (0..<(64 * 1024)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        try Data(bytes).write(to: URL(fileURLWithPath: dir.path + "/data.mdb"))
+        expectOpenFails(dir.path, containing: "restore it from a backup")
+    }
+
+    @Test func aStoreWithADamagedMetaPageIsRefused() throws {
+        let dir = TempDir()
+        let store = try LMDBStore(directory: dir.path, mapSize: 1 << 20, durable: true)
+        try store.addDomain("example.test")
+        store.close()
+        // Both meta pages (pages 0 and 1) overwritten: LMDB finds no valid meta.
+        let handle = try #require(FileHandle(forUpdatingAtPath: dir.path + "/data.mdb"))
+        try handle.write(contentsOf: Data(repeating: 0xA5, count: 2 * LMDBEnvironment.pageSize))
+        try handle.close()
+        expectOpenFails(dir.path, containing: "data.mdb")
+    }
+
+    @Test func aDataDirectoryThatIsAFileOrUnderAFile() throws {
+        let dir = TempDir()
+        try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
+        let file = dir.path + "/plain-file"
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        expectOpenFails(file, containing: "is not a directory")
+        // A missing directory whose parent cannot be created (a file is in the way).
+        expectOpenFails(file + "/data", containing: "cannot create the data directory")
+    }
+
+    @Test func dataFileThatIsADirectory() throws {
+        let dir = TempDir()
+        try FileManager.default.createDirectory(atPath: dir.path + "/data.mdb", withIntermediateDirectories: true)
+        expectOpenFails(dir.path, containing: "cannot open the mail store in \(dir.path)")
+    }
+
+    @Test func aMapLargerThanTheAddressSpace() throws {
+        // 1 PiB cannot be mapped on any 64-bit machine we run on (47-bit user space).
+        let dir = TempDir()
+        expectOpenFails(dir.path, containing: "cannot open the mail store", mapSize: 1 << 50)
+    }
+
+    @Test func anUnknownSchemaVersionSaysWhichMailgateToRun() throws {
+        let dir = TempDir()
+        let store = try LMDBStore(directory: dir.path, mapSize: 1 << 20, durable: true)
+        try store.write { txn throws(StoreError) in try txn.put(.meta, Array("schema".utf8), Keys.be32(99)) }
+        store.close()
+        expectOpenFails(dir.path, containing: "schema version 99")
     }
 }
