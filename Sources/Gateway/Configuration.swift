@@ -166,7 +166,7 @@ public struct GatewayConfiguration: Sendable {
     public static func load(path: String) throws(ConfigurationError) -> GatewayConfiguration {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) }
-        catch { throw ConfigurationError(key: "", reason: "cannot read file: \(error.localizedDescription)", file: path) }
+        catch { throw ConfigurationError(key: "", reason: unreadableFileReason(path), file: path) }
         let base = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path
         do {
             var configuration = try parse(text, baseDirectory: base)
@@ -176,6 +176,23 @@ public struct GatewayConfiguration: Sendable {
             var located = error
             located.file = path
             throw located
+        }
+    }
+
+    /// Why a configuration file cannot be read, in words (not Foundation's error domain).
+    static func unreadableFileReason(_ path: String) -> String {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        let code = descriptor < 0 ? errno : 0
+        if descriptor >= 0 { close(descriptor) }
+        var info = stat()
+        if code == 0, stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+            return "this is a directory: give the path of the configuration file"
+        }
+        switch code {
+        case ENOENT: return "the file does not exist: create it (examples/mailgate.toml shows every key) or give another --config"
+        case EACCES, EPERM: return "cannot read the file (permission denied): let the user running mailgate read it"
+        case 0: return "the file is not UTF-8 text: save it as UTF-8"
+        default: return "cannot read the file (\(String(cString: strerror(code)))): check it"
         }
     }
 

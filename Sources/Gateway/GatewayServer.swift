@@ -26,8 +26,17 @@ public enum ServerSignals {
 }
 
 public final class GatewayServer: @unchecked Sendable {
-    // @unchecked: mutable fields are touched only on `controlQueue`.
-    let configurationFile: String?
+    // @unchecked: mutable fields are touched only on `controlQueue` (and by `start`
+    // before any signal source exists).
+    /// The file the configuration was read from (nil: built-in defaults). A reload reads
+    /// the file the CLI would pick now: `--config`, or else `mailgate.toml` in the
+    /// directory the server was started from, so a file created after a start on the
+    /// defaults is found.
+    var configurationFile: String?
+    let explicitConfigurationFile: Bool
+    /// `--data-dir` overrides the file's data_dir, at start and on every reload.
+    let dataDirectoryOverridden: Bool
+    let startDirectory: String
     var configuration: GatewayConfiguration
     let logger: Logger
     let controlQueue = DispatchQueue(label: "mailgate.control")
@@ -40,31 +49,61 @@ public final class GatewayServer: @unchecked Sendable {
     let finished = DispatchSemaphore(value: 0)
     var shuttingDown = false
 
-    public init(configuration: GatewayConfiguration, configurationFile: String?, logger: Logger) {
+    /// `explicitFile`: the file was named with `--config` (a reload then never falls back
+    /// to ./mailgate.toml or the defaults).
+    public init(configuration: GatewayConfiguration, configurationFile: String?, explicitFile: Bool = false,
+                dataDirectoryOverridden: Bool = false, logger: Logger) {
         self.configuration = configuration
-        self.configurationFile = configurationFile
+        self.configurationFile = configurationFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        self.explicitConfigurationFile = explicitFile
+        self.dataDirectoryOverridden = dataDirectoryOverridden
+        self.startDirectory = FileManager.default.currentDirectoryPath
         self.logger = logger
     }
 
-    /// Starts everything; throws with a clear message when something cannot start.
+    /// Starts everything; throws one sentence naming the key, file or port and what to do
+    /// when something cannot start. A failed start leaves nothing behind: listeners
+    /// closed, store closed, pid file removed.
     public func start() throws {
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        pidFile = try PidFile(dataDirectory: configuration.dataDirectory)
+        var store: LMDBStore?
+        var threadPool: NIOThreadPool?
+        do {
+            try startServing(store: &store, threadPool: &threadPool)
+        } catch {
+            for (_, channel) in serverChannels { try? channel.close().wait() }
+            serverChannels = []
+            try? group?.syncShutdownGracefully()
+            group = nil
+            try? threadPool?.syncShutdownGracefully()
+            store?.close()
+            pidFile?.release()
+            pidFile = nil
+            throw error
+        }
+    }
+
+    private func startServing(store openedStore: inout LMDBStore?, threadPool openedPool: inout NIOThreadPool?) throws {
+        let directory = configuration.dataDirectory
+        do { try LMDBStore.prepareDirectory(directory) }
+        catch { throw ConfigurationError(key: "data_dir", reason: error.message) }
+        pidFile = try PidFile(dataDirectory: directory)
         let store: LMDBStore
-        do { store = try LMDBStore(directory: configuration.dataDirectory) }
-        catch { throw ConfigurationError(key: "data_dir", reason: "cannot open store: \(error)") }
+        do { store = try LMDBStore(directory: directory) }
+        catch { throw ConfigurationError(key: "data_dir", reason: error.message) }
+        openedStore = store
         // IMAP store work and SMTP/POP3 deliveries wait on this pool for their group commit
         // (LMDBStore.write blocks its thread until the fsync): with a handful of threads a
         // batch holds at most that many writes, and reads queue behind the waiting writes.
         // Waiting threads cost a stack each and no CPU.
         let threadPool = NIOThreadPool(numberOfThreads: max(64, configuration.limits.policyVMs + 2))
         threadPool.start()
+        openedPool = threadPool
         let host = StorePolicyHost(store: store, logger: logger)
         let policy: PolicyEngine
         do { policy = try PolicyEngine(configuration: configuration.policyConfiguration, host: host) }
         catch { throw ConfigurationError(key: "policy", reason: "\(error)") }
         let tls = try TLSSetup.load(configuration)
+        logCertificate(tls)
         context = ServerContext(configuration: configuration, store: store, policy: policy, tls: tls,
                                 threadPool: threadPool, logger: logger)
         group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.effectiveEventLoops)
@@ -75,7 +114,8 @@ public final class GatewayServer: @unchecked Sendable {
                     serverChannels.append((kind, channel))
                     logger.info("listening", metadata: ["listener": "\(kind.rawValue)", "address": "\(address)"])
                 } catch {
-                    throw ConfigurationError(key: "listen.\(kind.rawValue)", reason: "cannot listen on \(address): \(error)")
+                    throw ConfigurationError(key: "listen.\(kind.rawValue)",
+                                             reason: Self.listenFailure(error, address: address))
                 }
             }
         }
@@ -85,12 +125,12 @@ public final class GatewayServer: @unchecked Sendable {
         status = ServerStatus(
             pid: getpid(), startedAt: Date().timeIntervalSince1970, hostname: configuration.hostname,
             configFile: configurationFile,
-            listeners: serverChannels.map { "\($0.0.rawValue) \($0.1.localAddress.map { "\($0)" } ?? "?")" },
+            listeners: serverChannels.map { "\($0.0.rawValue) \(Self.display($0.1.localAddress))" },
             policyGeneration: policyStatus.generation, policyLoadedAt: policyStatus.loadedAt.timeIntervalSince1970,
             policies: policyStatus.policies, lastReloadError: nil, lastReloadAt: nil, reloadCount: 0,
             tlsCertificate: tls.certificatePath, tlsSelfSigned: tls.selfSigned, connections: 0,
             updatedAt: Date().timeIntervalSince1970)
-        status.write(dataDirectory: configuration.dataDirectory)
+        try status.writeOrThrow(dataDirectory: directory)
         installSignalHandlers()
         scheduleHousekeeping()
         let runner = QueueRunner(context: context, group: group)
@@ -100,7 +140,46 @@ public final class GatewayServer: @unchecked Sendable {
         logger.info("mailgate started", metadata: ["hostname": "\(configuration.hostname)",
                                                    "event_loops": "\(configuration.effectiveEventLoops)",
                                                    "data_dir": "\(configuration.dataDirectory)",
+                                                   "config": "\(configurationFile ?? "built-in defaults")",
                                                    "policies": "\(policyStatus.policies.joined(separator: ","))"])
+    }
+
+    /// Says where a self-signed certificate is and how to use a real one: clients warn
+    /// about it, and an operator should know it was made.
+    func logCertificate(_ tls: TLSSetup.Material) {
+        guard tls.selfSigned else { return }
+        let text = tls.generated ? "generated a self-signed TLS certificate" : "using the self-signed TLS certificate"
+        logger.notice("""
+            \(text) \(tls.certificatePath) (key \(tls.keyPath)); clients will warn about it: set [tls] \
+            certificate and private_key in mailgate.toml to your own PEM files, then run `mailgate reload`
+            """, metadata: ["hostname": "\(configuration.hostname)"])
+    }
+
+    /// "127.0.0.1:2525", "[::1]:2525": what `status` shows for a listener.
+    static func display(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return "?" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+
+    /// One sentence for a listener that cannot be bound: which address and port, why, and
+    /// what to do.
+    static func listenFailure(_ error: Error, address: ListenAddress) -> String {
+        let code: Int32? = (error as? IOError)?.errnoCode
+        switch code {
+        case EADDRINUSE:
+            return "\(address) is already in use (another mailgate or mail server listens there): "
+                + "stop that program or choose another port"
+        case EACCES, EPERM:
+            return "not allowed to listen on \(address): ports below 1024 need root or the "
+                + "CAP_NET_BIND_SERVICE capability, or choose a port above 1023"
+        case EADDRNOTAVAIL:
+            return "\(address.host) is not an address of this machine: listen on one of its addresses, "
+                + "127.0.0.1 or 0.0.0.0"
+        case .some(let code):
+            return "cannot listen on \(address) (\(String(cString: strerror(code)))): check the address and port"
+        case nil:
+            return "cannot listen on \(address) (\(error)): check the address and port"
+        }
     }
 
     /// Blocks until a graceful shutdown has completed.
@@ -311,33 +390,56 @@ public final class GatewayServer: @unchecked Sendable {
         status.lastReloadAt = Date().timeIntervalSince1970
         status.reloadCount += 1
         do {
-            var fresh = configuration
-            if let configurationFile {
-                fresh = try GatewayConfiguration.load(path: configurationFile)
-                // Listeners, the data directory and the event loops need a restart; keep
-                // the running ones.
-                fresh.listeners = configuration.listeners
-                fresh.dataDirectory = configuration.dataDirectory
-                fresh.eventLoops = configuration.eventLoops
+            let file = currentConfigurationFile()
+            var fresh = GatewayConfiguration.defaults(baseDirectory: startDirectory)
+            if let file { fresh = try GatewayConfiguration.load(path: file) }
+            // Listeners, the data directory and the event loops need a restart; keep
+            // the running ones, and say so when the file asks for others.
+            var needRestart: [String] = []
+            if fresh.listeners != configuration.listeners { needRestart.append("listen") }
+            if !dataDirectoryOverridden && fresh.dataDirectory != configuration.dataDirectory {
+                needRestart.append("data_dir")
             }
+            if fresh.eventLoops != configuration.eventLoops { needRestart.append("event_loops") }
+            fresh.listeners = configuration.listeners
+            fresh.dataDirectory = configuration.dataDirectory
+            fresh.eventLoops = configuration.eventLoops
             let tls = try TLSSetup.load(fresh)
             try context.policy.reload(fresh.policyConfiguration)
             context.update(configuration: fresh, tls: tls)
             configuration = fresh
+            configurationFile = file
+            logCertificate(tls)
             let policyStatus = context.policy.status
+            status.configFile = file
+            status.restartNeeded = needRestart.isEmpty ? nil : needRestart
+            status.hostname = fresh.hostname
             status.policyGeneration = policyStatus.generation
             status.policyLoadedAt = policyStatus.loadedAt.timeIntervalSince1970
             status.policies = policyStatus.policies
             status.tlsCertificate = tls.certificatePath
             status.tlsSelfSigned = tls.selfSigned
             status.lastReloadError = nil
-            logger.info("reload complete", metadata: ["generation": "\(policyStatus.generation)"])
+            if !needRestart.isEmpty {
+                logger.warning("\(needRestart.joined(separator: ", ")) changed in \(file ?? "the configuration"): restart the server to apply")
+            }
+            logger.info("reload complete", metadata: ["generation": "\(policyStatus.generation)",
+                                                      "config": "\(file ?? "built-in defaults")"])
         } catch {
             status.lastReloadError = "\(error)"
             logger.error("reload failed, keeping the running configuration", metadata: ["error": "\(error)"])
         }
         status.updatedAt = Date().timeIntervalSince1970
         status.write(dataDirectory: configuration.dataDirectory)
+    }
+
+    /// The file a reload reads: the `--config` file, else `mailgate.toml` in the start
+    /// directory if it exists now, else nil (built-in defaults).
+    func currentConfigurationFile() -> String? {
+        if explicitConfigurationFile { return configurationFile }
+        let candidate = URL(fileURLWithPath: "mailgate.toml",
+                            relativeTo: URL(fileURLWithPath: startDirectory, isDirectory: true)).standardizedFileURL.path
+        return FileManager.default.fileExists(atPath: candidate) ? candidate : nil
     }
 
     /// SIGTERM/SIGINT: stop accepting, let transactions finish (up to the grace period),

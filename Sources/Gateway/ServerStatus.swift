@@ -1,6 +1,7 @@
 // The running server's pid file (also its single-instance lock) and status file,
 // which `mailgate status` and `mailgate reload` read from another process.
 import Foundation
+import MailStore
 
 public struct ServerStatus: Codable, Sendable {
     public var pid: Int32
@@ -18,17 +19,29 @@ public struct ServerStatus: Codable, Sendable {
     public var tlsSelfSigned: Bool
     public var connections: Int
     public var updatedAt: Double
+    /// Keys the last reload found changed that only a restart applies ("listen", "data_dir").
+    public var restartNeeded: [String]? = nil
 
     public static func path(dataDirectory: String) -> String { dataDirectory + "/mailgate.status" }
     public static func pidPath(dataDirectory: String) -> String { dataDirectory + "/mailgate.pid" }
 
     public func write(dataDirectory: String) {
+        try? writeOrThrow(dataDirectory: dataDirectory)
+    }
+
+    /// Writes the status file atomically; the error says which file and what to do.
+    public func writeOrThrow(dataDirectory: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        guard let data = try? encoder.encode(self) else { return }
+        let data = try encoder.encode(self)
         let path = Self.path(dataDirectory: dataDirectory)
         let temporary = path + ".tmp"
-        if FileManager.default.createFile(atPath: temporary, contents: data) { _ = rename(temporary, path) }
+        guard FileManager.default.createFile(atPath: temporary, contents: data), rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw ConfigurationError(key: "data_dir", reason: "cannot write \(path) (\(String(cString: strerror(code)))): "
+                                     + LMDBStore.advice(errno: code, directory: dataDirectory))
+        }
     }
 
     public static func read(dataDirectory: String) -> ServerStatus? {
@@ -43,12 +56,16 @@ public final class PidFile {
     let path: String
 
     public enum Failure: Error, CustomStringConvertible {
-        case alreadyRunning(pid: String)
-        case cannotOpen(String, errno: Int32)
+        case alreadyRunning(pid: String, directory: String)
+        case cannotOpen(String, directory: String, errno: Int32)
         public var description: String {
             switch self {
-            case .alreadyRunning(let pid): "another mailgate server (pid \(pid)) is using this data directory"
-            case .cannotOpen(let path, let code): "cannot open \(path): \(String(cString: strerror(code)))"
+            case .alreadyRunning(let pid, let directory):
+                "another mailgate server (pid \(pid)) is using the data directory \(directory): "
+                    + "stop it (`mailgate status` shows it) or choose another data_dir (or --data-dir)"
+            case .cannotOpen(let path, let directory, let code):
+                "cannot open \(path) (\(String(cString: strerror(code)))): "
+                    + LMDBStore.advice(errno: code, directory: directory)
             }
         }
     }
@@ -56,12 +73,12 @@ public final class PidFile {
     public init(dataDirectory: String) throws(Failure) {
         path = ServerStatus.pidPath(dataDirectory: dataDirectory)
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .cannotOpen(path, errno: errno) }
+        guard descriptor >= 0 else { throw .cannotOpen(path, directory: dataDirectory, errno: errno) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let existing = (try? String(contentsOfFile: path, encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
             Glibc.close(descriptor)
-            throw .alreadyRunning(pid: existing)
+            throw .alreadyRunning(pid: existing, directory: dataDirectory)
         }
         let text = "\(getpid())\n"
         _ = ftruncate(descriptor, 0)

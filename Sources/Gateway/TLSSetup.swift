@@ -7,49 +7,94 @@ import Crypto
 import NIOSSL
 import SwiftASN1
 import X509
+import MailStore
 
 public enum TLSSetup {
     public struct Material: Sendable {
         public var context: NIOSSLContext
         public var certificatePath: String
         public var selfSigned: Bool
+        /// The self-signed certificate was created by this load (first start).
+        public var generated = false
+        public var keyPath = ""
     }
 
     public static func load(_ configuration: GatewayConfiguration) throws -> Material {
-        var certificatePath = configuration.certificatePath
-        var keyPath = configuration.privateKeyPath
-        var selfSigned = false
-        if certificatePath == nil {
+        guard let certificatePath = configuration.certificatePath, let keyPath = configuration.privateKeyPath else {
             let generated = try ensureSelfSigned(directory: configuration.dataDirectory, hostname: configuration.hostname)
-            certificatePath = generated.certificate
-            keyPath = generated.key
-            selfSigned = true
+            var material = try load(certificate: generated.certificate, key: generated.key,
+                                    certificateKey: "tls", keyKey: "tls")
+            material.selfSigned = true
+            material.generated = generated.created
+            return material
         }
+        return try load(certificate: certificatePath, key: keyPath, certificateKey: "tls.certificate",
+                        keyKey: "tls.private_key")
+    }
+
+    /// Reads and checks a PEM certificate chain and its key. Every failure is one sentence
+    /// naming the key, the file and what to do (no raw BoringSSL error stacks).
+    static func load(certificate certificatePath: String, key keyPath: String,
+                     certificateKey: String, keyKey: String) throws -> Material {
+        let chainText = try readable(certificatePath, key: certificateKey, what: "certificate")
+        let keyText = try readable(keyPath, key: keyKey, what: "private key")
         let chain: [NIOSSLCertificate]
-        let key: NIOSSLPrivateKey
-        do {
-            chain = try NIOSSLCertificate.fromPEMFile(certificatePath!)
-            key = try NIOSSLPrivateKey(file: keyPath!, format: .pem)
-        } catch {
-            throw ConfigurationError(key: "tls", reason: "cannot load \(certificatePath!) / \(keyPath!): \(error)")
+        do { chain = try NIOSSLCertificate.fromPEMBytes(Array(chainText)) } catch {
+            throw ConfigurationError(key: certificateKey, reason: "\(certificatePath) is not a PEM certificate "
+                                     + "(expected -----BEGIN CERTIFICATE-----): point \(certificateKey) at your certificate chain")
         }
-        guard !chain.isEmpty else { throw ConfigurationError(key: "tls.certificate", reason: "no certificate in \(certificatePath!)") }
+        guard !chain.isEmpty else {
+            throw ConfigurationError(key: certificateKey, reason: "\(certificatePath) holds no certificate "
+                                     + "(expected -----BEGIN CERTIFICATE-----): point \(certificateKey) at your certificate chain")
+        }
+        let key: NIOSSLPrivateKey
+        do { key = try NIOSSLPrivateKey(bytes: Array(keyText), format: .pem) } catch {
+            throw ConfigurationError(key: keyKey, reason: "\(keyPath) is not an unencrypted PEM private key "
+                                     + "(expected -----BEGIN PRIVATE KEY-----): point \(keyKey) at the certificate's key")
+        }
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
                                                            privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
-        return Material(context: try NIOSSLContext(configuration: tls), certificatePath: certificatePath!,
-                        selfSigned: selfSigned)
+        let context: NIOSSLContext
+        do { context = try NIOSSLContext(configuration: tls) } catch {
+            throw ConfigurationError(key: keyKey, reason: "\(keyPath) does not match the certificate in "
+                                     + "\(certificatePath): use the key the certificate was issued for")
+        }
+        return Material(context: context, certificatePath: certificatePath, selfSigned: false, keyPath: keyPath)
+    }
+
+    /// The file's bytes, or one sentence saying why it cannot be read.
+    static func readable(_ path: String, key: String, what: String) throws -> Data {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let code = errno
+            let reason = switch code {
+            case ENOENT: "\(path) does not exist: set [tls] \(key.split(separator: ".").last ?? "") to an existing PEM file, "
+                + "or remove certificate and private_key to use a self-signed certificate"
+            case EACCES, EPERM: "cannot read \(path) (permission denied): let the user running mailgate read it"
+            default: "cannot read \(path) (\(String(cString: strerror(code)))): check the file"
+            }
+            throw ConfigurationError(key: key, reason: reason)
+        }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        guard let data = try? handle.readToEnd(), !data.isEmpty else {
+            throw ConfigurationError(key: key, reason: "\(path) is empty or unreadable: it must hold the \(what) in PEM form")
+        }
+        return data
     }
 
     /// Creates `tls-cert.pem`/`tls-key.pem` in `directory` unless they exist.
-    public static func ensureSelfSigned(directory: String, hostname: String) throws -> (certificate: String, key: String) {
+    /// `created`: the files did not exist and were written now.
+    public static func ensureSelfSigned(directory: String, hostname: String)
+        throws -> (certificate: String, key: String, created: Bool) {
         let certificatePath = directory + "/tls-cert.pem"
         let keyPath = directory + "/tls-key.pem"
         let files = FileManager.default
         if files.fileExists(atPath: certificatePath) && files.fileExists(atPath: keyPath) {
-            return (certificatePath, keyPath)
+            return (certificatePath, keyPath, false)
         }
-        try files.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        do { try LMDBStore.prepareDirectory(directory) }
+        catch { throw ConfigurationError(key: "data_dir", reason: error.message) }
         let privateKey = P256.Signing.PrivateKey()
         let certificateKey = Certificate.PrivateKey(privateKey)
         let name = try DistinguishedName {
@@ -74,11 +119,16 @@ public enum TLSSetup {
         let keyPEM = privateKey.pemRepresentation
         // Key first, with restrictive permissions, so a crash never leaves a readable key.
         guard files.createFile(atPath: keyPath + ".tmp", contents: Data(keyPEM.utf8), attributes: [.posixPermissions: 0o600]),
-              files.createFile(atPath: certificatePath + ".tmp", contents: Data(certificatePEM.utf8), attributes: [.posixPermissions: 0o644])
-        else { throw ConfigurationError(key: "tls", reason: "cannot write a self-signed certificate into \(directory)") }
-        _ = rename(keyPath + ".tmp", keyPath)
-        _ = rename(certificatePath + ".tmp", certificatePath)
-        return (certificatePath, keyPath)
+              files.createFile(atPath: certificatePath + ".tmp", contents: Data(certificatePEM.utf8), attributes: [.posixPermissions: 0o644]),
+              rename(keyPath + ".tmp", keyPath) == 0, rename(certificatePath + ".tmp", certificatePath) == 0
+        else {
+            let reason = String(cString: strerror(errno))
+            unlink(keyPath + ".tmp")
+            unlink(certificatePath + ".tmp")
+            throw ConfigurationError(key: "tls", reason: "cannot write a self-signed certificate into \(directory) "
+                                     + "(\(reason)): let mailgate write there, or set [tls] certificate and private_key")
+        }
+        return (certificatePath, keyPath, true)
     }
 }
 

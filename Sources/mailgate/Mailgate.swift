@@ -47,13 +47,14 @@ struct GlobalOptions: ParsableArguments {
         var isDirectory: ObjCBool = false
         if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
             guard create else {
-                throw CLIError("no data directory at \(directory) (run `mailgate domain add` or `mailgate serve` first, or pass --data-dir)")
+                throw CLIError("no data directory at \(directory): run `mailgate domain add` or `mailgate serve` first, or pass --data-dir")
             }
         } else if !isDirectory.boolValue {
-            throw CLIError("\(directory) is not a directory")
+            throw CLIError("the data directory \(directory) is not a directory: choose another data_dir (or --data-dir)")
         }
+        // The store's errors are one sentence naming the path and what to do.
         do { return try LMDBStore(directory: directory) }
-        catch { throw CLIError("cannot open the store in \(directory): \(error)") }
+        catch { throw CLIError(error.message) }
     }
 }
 
@@ -73,6 +74,9 @@ extension ParsableCommand {
             FileHandle.standardError.write(Data("mailgate: \(error.message)\n".utf8))
             throw ExitCode(error.exitCode)
         } catch let error as StoreError {
+            FileHandle.standardError.write(Data("mailgate: \(error)\n".utf8))
+            throw ExitCode(1)
+        } catch let error as ConfigurationError {
             FileHandle.standardError.write(Data("mailgate: \(error)\n".utf8))
             throw ExitCode(1)
         }

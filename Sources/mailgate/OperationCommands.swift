@@ -163,9 +163,13 @@ struct Reload: ParsableCommand {
             while Date() < deadline {
                 if let status = ServerStatus.read(dataDirectory: directory), status.reloadCount > before {
                     if let error = status.lastReloadError {
-                        throw CLIError("reload failed, the server keeps its previous configuration:\n\(error)")
+                        throw CLIError("reload failed, the server keeps its previous configuration: \(error)")
                     }
-                    print("reloaded: policy generation \(status.policyGeneration) (\(status.policies.joined(separator: ", ")))")
+                    print("reloaded \(status.configFile ?? "built-in defaults (no mailgate.toml)"): "
+                          + "policy generation \(status.policyGeneration) (\(status.policies.joined(separator: ", ")))")
+                    if let keys = status.restartNeeded {
+                        print("note: \(keys.joined(separator: ", ")) changed; restart the server to apply")
+                    }
                     return
                 }
                 usleep(50_000)
@@ -188,6 +192,9 @@ struct Status: ParsableCommand {
             print("running:     pid \(pid) since \(MessageDate.short(status.startedAt)) UTC")
             print("hostname:    \(status.hostname)")
             print("config:      \(status.configFile ?? "built-in defaults")")
+            if let keys = status.restartNeeded {
+                print("restart:     needed to apply \(keys.joined(separator: ", "))")
+            }
             for listener in status.listeners { print("listener:    \(listener)") }
             print("connections: \(status.connections)")
             print("policies:    \(status.policies.joined(separator: ", ")) (generation \(status.policyGeneration), loaded \(MessageDate.short(status.policyLoadedAt)) UTC)")

@@ -18,7 +18,8 @@ struct Serve: ParsableCommand {
             }
             let logger = Logger(label: "mailgate")
             let server = GatewayServer(configuration: configuration, configurationFile: global.configFilePath,
-                                       logger: logger)
+                                       explicitFile: global.config != nil,
+                                       dataDirectoryOverridden: global.dataDir != nil, logger: logger)
             do { try server.start() }
             catch { throw CLIError("cannot start: \(error)") }
             server.wait()

@@ -73,7 +73,52 @@ def test_policy_check(tmp_path):
 def test_whitelist_cli_validates(tmp_path):
     data = str(tmp_path / "data")
     run("--data-dir", data, "domain", "add", "example.test")
-    assert run("--data-dir", data, "whitelist", "add", "not-an-ip").returncode == 1
-    assert run("--data-dir", data, "whitelist", "add", "::1", "--ttl", "soon").returncode == 1
-    assert run("--data-dir", data, "whitelist", "add", "2001:db8::1", "--ttl", "30m").returncode == 0
-    assert "2001:db8::1" in run("--data-dir", data, "whitelist", "list").stdout
+    not_ip = run("--data-dir", data, "whitelist", "add", "not-an-ip")
+    assert (not_ip.returncode, not_ip.stderr) == (1, 'mailgate: "not-an-ip" is not an IP address\n')
+    bad_ttl = run("--data-dir", data, "whitelist", "add", "::1", "--ttl", "soon")
+    assert (bad_ttl.returncode, bad_ttl.stderr) == (1, 'mailgate: "soon" is not a duration like 1h or 90s\n')
+    zero_ttl = run("--data-dir", data, "whitelist", "add", "::1", "--ttl", "0s")
+    assert zero_ttl.returncode == 1 and "is not a duration" in zero_ttl.stderr
+    assert "::1" not in run("--data-dir", data, "whitelist", "list").stdout
+    added = run("--data-dir", data, "whitelist", "add", "2001:DB8::1", "--ttl", "30m", "--user", "bob@example.test")
+    assert added.returncode == 0 and added.stdout.startswith("2001:db8::1 whitelisted until ")
+    rows = [line.split("\t") for line in run("--data-dir", data, "whitelist", "list").stdout.splitlines()]
+    assert [row[:2] for row in rows] == [["2001:db8::1", "bob@example.test"]]
+    assert rows[0][2].startswith("expires ") and rows[0][2].endswith(" UTC")
+    assert run("--data-dir", data, "whitelist", "remove", "2001:db8::1").stdout == "removed 2001:db8::1\n"
+    assert run("--data-dir", data, "whitelist", "list").stdout == ""
+
+
+def test_every_cli_failure_is_one_plain_sentence(tmp_path):
+    """Each failing command prints exactly one line, `mailgate: …`, that names what was
+    wrong, and exits 1 — no stack, no Foundation or NIO error text."""
+    data = str(tmp_path / "data")
+    run("--data-dir", data, "domain", "add", "example.test")
+    cases = [
+        (["user", "passwd", "ghost@example.test", "--password-stdin"], "pw\n", "no such account: ghost@example.test"),
+        (["user", "remove", "ghost@example.test"], None, "no such account: ghost@example.test"),
+        (["user", "show", "ghost@example.test"], None, "no such account: ghost@example.test"),
+        (["user", "add", "x@example.test", "--password-stdin"], "", "no password on standard input"),
+        (["user", "remove", "postmaster@example.test"], None, "remove the domain instead"),
+        (["domain", "remove", "nowhere.test"], None, "domain nowhere.test does not exist"),
+        (["domain", "add", "not a domain"], None, '"not a domain" is not a valid domain name'),
+        (["alias", "add", "sales@other.test", "bob@example.test"], None, "other.test"),
+        (["alias", "remove", "nobody@example.test"], None, "no such alias: nobody@example.test"),
+        (["alias", "add", "sales@example.test", "not an address"], None, '"not an address" is not a valid address'),
+        (["catchall", "set", "other.test", "postmaster@example.test"], None, "other.test"),
+        (["catchall", "clear", "example.test"], None, "domain example.test has no catch-all"),
+        (["mail", "show", "postmaster@example.test", "7"], None, "no message with uid 7"),
+        (["mail", "list", "postmaster@example.test", "--folder", "Nope"], None, "no mailbox Nope"),
+        (["queue", "show", "nope"], None, "no queue entry nope"),
+        (["queue", "list", "--older-than", "soon"], None, '"soon" is not a duration'),
+        (["queue", "list", "--status", "lost"], None, "--status must be"),
+        (["whitelist", "remove", "banana"], None, '"banana" is not an IP address'),
+        (["reload"], None, f"no running server for data directory {data}"),
+    ]
+    for args, stdin, expected in cases:
+        result = run("--data-dir", data, *args, input=stdin)
+        lines = result.stderr.splitlines()
+        assert result.returncode == 1, (args, result.returncode, result.stderr)
+        assert len(lines) == 1 and lines[0].startswith("mailgate: ") and expected in lines[0], (args, result.stderr)
+        for raw in ("Error Domain", "errno", "Fatal error", "StoreError("):
+            assert raw not in result.stderr, (args, result.stderr)
