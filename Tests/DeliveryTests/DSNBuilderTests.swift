@@ -48,7 +48,10 @@ print(json.dumps(out))
         let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw ParseFailure(text: errorText) }
-        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ParseFailure(text: "not a JSON object: \(String(decoding: data, as: UTF8.self))")
+        }
+        return object
     }
 
     struct ParseFailure: Error { var text: String }

@@ -40,6 +40,20 @@ def insecure_tls():
     return context
 
 
+def wait_for(condition, timeout=10.0, interval=0.02, what="the condition"):
+    """Polls `condition()` until it returns something truthy and returns that; fails the
+    test after `timeout` seconds. Use it instead of sleeping for a guessed time: it waits
+    no longer than needed, and says what never happened."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
 def require_tool(name):
     """A missing client is a failure, never a skip: CI installs every client."""
     path = shutil.which(name)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, wait_for
 
 PICKY = """
 local picky = {}
@@ -44,9 +44,7 @@ def test_a_recipient_refused_after_data_gets_a_bounce(make_server, tmp_path):
     send(server, "refuse alice")
     assert len(server.messages("bob@example.test")) == 1
     assert server.messages("alice@example.test") == []
-    deadline = time.time() + 10
-    while not server.messages("postmaster@example.test") and time.time() < deadline:
-        time.sleep(0.1)
+    wait_for(lambda: server.messages("postmaster@example.test"), what="the bounce")
     rows = server.messages("postmaster@example.test")
     assert len(rows) == 1
     bounce = email.message_from_string(server.message("postmaster@example.test", rows[0][0]), policy=email.policy.default)

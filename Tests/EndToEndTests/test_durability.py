@@ -6,6 +6,8 @@ import socket
 import threading
 import time
 
+from conftest import wait_for
+
 
 def test_kill_9_during_burst_loses_no_acknowledged_message(server):
     acknowledged = []
@@ -28,7 +30,8 @@ def test_kill_9_during_burst_loses_no_acknowledged_message(server):
     threads = [threading.Thread(target=sender, args=(worker,)) for worker in range(6)]
     for thread in threads:
         thread.start()
-    time.sleep(2.0)
+    # Kill once a good number of messages are acknowledged, with more in flight.
+    wait_for(lambda: len(acknowledged) > 30, timeout=30, what="30 acknowledged messages")
     server.process.send_signal(signal.SIGKILL)
     server.process.wait()
     stop.set()

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import insecure_tls
+from conftest import insecure_tls, wait_for
 
 from test_pop3_clients import relay_reply
 
@@ -208,8 +208,7 @@ def test_imap_login_opens_smtp_relay_for_that_ip(make_server):
     assert relay_reply(server, "127.0.0.12")[0] == 250
     assert relay_reply(server, "127.0.0.13")[0] == 553
     assert "127.0.0.12" in server.cli("whitelist", "list").stdout
-    time.sleep(3.5)
-    assert relay_reply(server, "127.0.0.12")[0] == 553
+    wait_for(lambda: relay_reply(server, "127.0.0.12")[0] == 553, timeout=10, what="the open-SMTP entry to expire")
 
 
 def test_failed_logins_are_limited_per_ip(make_server):
@@ -247,10 +246,7 @@ def test_connect_and_disconnect_hooks_run_for_imap(make_server, tmp_path):
     assert refused.makefile("rb").readline() == b"* BYE Not from there\r\n"
     refused.close()
     login(server).logout()
-    deadline = time.time() + 5
-    while "imap bye imap" not in server.log() and time.time() < deadline:
-        time.sleep(0.1)
-    assert "imap bye imap" in server.log()
+    wait_for(lambda: "imap bye imap" in server.log(), timeout=5, what="the disconnect hook's log line")
 
 
 def test_bad_input_gets_bad_and_the_session_goes_on(server):

@@ -7,7 +7,7 @@ import pathlib
 import subprocess
 import time
 
-from conftest import require_tool
+from conftest import require_tool, wait_for
 
 
 def imap_login(server, user="bob@example.test", password="secret"):
@@ -170,7 +170,7 @@ def test_neomutt_reads_and_moves_a_message(server, tmp_path):
         keys("s")
         wait_screen("Save to mailbox")
         keys("C-u", "=Archive", "Enter")
-        time.sleep(1)
+        wait_for(lambda: folder_state(server, "Archive"), timeout=20, what="the copy in Archive")
         keys("$")   # sync: the saved message is expunged from INBOX
         deadline = time.time() + 20
         while time.time() < deadline and (folder_state(server, "INBOX") or not folder_state(server, "Archive")):

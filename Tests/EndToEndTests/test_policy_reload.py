@@ -6,7 +6,7 @@ import smtplib
 import threading
 import time
 
-from conftest import ROOT
+from conftest import ROOT, wait_for
 
 
 def copy_policies(tmp_path):
@@ -46,9 +46,7 @@ def test_sighup_reloads_a_changed_policy(make_server, tmp_path):
         '  return mailgate.next\nend\nreturn p\n')
     before = server.cli("status").stdout
     server.process.send_signal(signal.SIGHUP)
-    deadline = time.time() + 10
-    while time.time() < deadline and server.cli("status").stdout == before:
-        time.sleep(0.1)
+    wait_for(lambda: server.cli("status").stdout != before, what="the reload to show in status")
     with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30) as client:
         assert client.ehlo("evil.test") == (550, b"5.7.1 go away 127.0.0.1")
         assert client.ehlo("good.test")[0] == 250

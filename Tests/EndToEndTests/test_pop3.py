@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import insecure_tls
+from conftest import insecure_tls, wait_for
 
 NO_LOGIN_DELAY = "[policy.ratelimit]\npop3_login_interval = 0"
 
@@ -16,6 +16,14 @@ def connect(server, user="bob%example.test", password="secret"):
     client.user(user)
     client.pass_(password)
     return client
+
+
+def try_connect(server):
+    """A logged-in client, or None while the maildrop is still locked ([IN-USE])."""
+    try:
+        return connect(server)
+    except poplib.error_proto:
+        return None
 
 
 def raw_session(server):
@@ -122,10 +130,10 @@ def test_dropped_connection_after_dele_loses_nothing(make_server):
     client.dele(1)
     client.file.close()  # no QUIT: the UPDATE state is never reached
     client.sock.close()
-    time.sleep(0.3)
+    # The lock is released with the connection: once a new login gets the maildrop, the
+    # dropped session has ended, and its DELE must not have been applied.
+    client = wait_for(lambda: try_connect(server), what="the maildrop lock to be released")
     assert len(server.messages("bob@example.test")) == 1
-    # The lock is released with the connection.
-    client = connect(server)
     assert client.stat()[0] == 1
     client.quit()
 
@@ -292,10 +300,7 @@ def test_connect_and_disconnect_hooks_run_for_pop3(make_server, tmp_path):
     refused.close()
     client = poplib.POP3("127.0.0.1", server.pop3_port, timeout=30)
     client.quit()
-    deadline = time.time() + 5
-    while "gone:pop3\t2" not in server.cli("counters").stdout and time.time() < deadline:
-        time.sleep(0.1)
-    assert "gone:pop3\t2" in server.cli("counters").stdout
+    wait_for(lambda: "gone:pop3\t2" in server.cli("counters").stdout, timeout=5, what="the disconnect hook's counter")
 
 
 def test_pipelined_retrieval_of_large_messages(make_server):

@@ -47,7 +47,6 @@ def test_loopback_is_exempt_from_connection_rate_by_default(make_server):
 
 def test_connections_per_ip_cap(make_server):
     server = make_server("[limits]\nmax_connections_per_ip = 2")
-    time.sleep(0.5)  # let the server see the readiness probe's connection close
     held = [socket.create_connection(("127.0.0.1", server.smtp_port), timeout=10) for _ in range(2)]
     for s in held:
         assert s.recv(512).startswith(b"220 ")

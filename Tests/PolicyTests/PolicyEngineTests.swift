@@ -51,7 +51,7 @@ import Testing
     #expect {
         try PolicyEngine(configuration: dir.configuration(["broken"]), host: TestPolicyHost())
     } throws: { error in
-        let error = error as! PolicyLoadError
+        guard let error = error as? PolicyLoadError else { return false }
         return error.file == dir.file("broken.lua") && error.line == 3
             && error.description.hasPrefix(dir.file("broken.lua") + ":3: ")
     }
