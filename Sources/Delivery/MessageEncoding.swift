@@ -1,5 +1,6 @@
 // The message bytes as they go on the wire after DATA (RFC 5321 §4.5.2): lines ending
-// in CRLF (a bare LF becomes CRLF), a leading "." doubled, the whole terminated by
+// in CRLF (a bare LF or a bare CR becomes CRLF, as POP3's RETR writes them: the next
+// hop never gets a bare CR to read its own way), a leading "." doubled, the whole terminated by
 // CRLF "." CRLF. Also what the envelope needs to know about the content: 8-bit
 // bytes (BODY=8BITMIME) and the stored Return-Path line the queue runner drops.
 
@@ -11,12 +12,17 @@ public enum MessageEncoding {
         var atLineStart = true
         var previous: UInt8 = 0
         for byte in content {
+            if previous == 13 && byte != 10 {
+                out.append(10)   // the CR before was bare: end its line
+                atLineStart = true
+            }
             if atLineStart && byte == UInt8(ascii: ".") { out.append(UInt8(ascii: ".")) }
             if byte == 10 && previous != 13 { out.append(13) }
             out.append(byte)
             atLineStart = byte == 10
             previous = byte
         }
+        if previous == 13 { out.append(10); atLineStart = true }
         if !out.isEmpty && !atLineStart {
             out.append(13); out.append(10)
         }

@@ -16,6 +16,9 @@ import Testing
         #expect(block("x\r\n") == "x\r\n.\r\n")
         // A smuggling attempt in the content cannot end DATA early.
         #expect(block("x\n.\nMAIL FROM:<e@x>\r\n") == "x\r\n..\r\nMAIL FROM:<e@x>\r\n.\r\n")
+        // A bare CR never reaches the next hop: it ends its line like a bare LF.
+        #expect(block("x\r.\rMAIL FROM:<e@x>\r\n") == "x\r\n..\r\nMAIL FROM:<e@x>\r\n.\r\n")
+        #expect(block("Subject: a\rBcc: b\r\n\r\nend\r") == "Subject: a\r\nBcc: b\r\n\r\nend\r\n.\r\n")
     }
 
     @Test func detectsEightBitContent() {
