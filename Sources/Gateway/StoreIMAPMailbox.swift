@@ -3,6 +3,7 @@
 // store's IMAP API (docs/dev/imap-api.md, "Store API for IMAP"); store errors become
 // the IMAP response codes the session answers with. Called on pool threads only:
 // writes wait for their group commit.
+import Foundation
 import IMAP
 import MailCore
 import MailStore
@@ -56,7 +57,8 @@ struct StoreIMAPMailbox: IMAPMailStore {
     func status(_ name: String) throws(IMAPStoreError) -> IMAPMailboxStatus {
         let (mailbox, recent) = try mapped { () throws(StoreError) in
             let mailbox = try store.mailboxStatus(account: account, name: name)
-            return (mailbox, try store.recentCount(mailboxID: mailbox.id))
+            let claimed = RecentMarks.shared.cached(store, mailbox.id) ?? 1
+            return (mailbox, try store.recentCount(mailboxID: mailbox.id, atLeast: claimed))
         }
         return IMAPMailboxStatus(messages: mailbox.messageCount, recent: recent,
                                  unseen: mailbox.unseenCount, deleted: mailbox.deletedCount,
@@ -110,10 +112,7 @@ struct StoreIMAPMailbox: IMAPMailStore {
     }
 
     func firstRecentUID(in mailbox: IMAPMailboxID, claimUpTo: UInt32?) throws(IMAPStoreError) -> UInt32 {
-        try mapped { () throws(StoreError) in
-            if let claimUpTo { return try store.claimRecent(mailboxID: mailbox.rawValue, upTo: claimUpTo) }
-            return try store.firstRecentUID(mailboxID: mailbox.rawValue)
-        }
+        try mapped { () throws(StoreError) in try RecentMarks.shared.claim(store, mailbox.rawValue, upTo: claimUpTo) }
     }
 
     func quota() throws(IMAPStoreError) -> IMAPQuota {
@@ -154,5 +153,40 @@ struct StoreIMAPMailbox: IMAPMailStore {
 
     private func mapped<T>(_ body: () throws(StoreError) -> T) throws(IMAPStoreError) -> T {
         do { return try body() } catch { throw Self.imapError(error) }
+    }
+}
+
+/// The \Recent marks this process has claimed (see MailStore/RecentClaims.swift), so a
+/// claim is decided in memory under a lock — atomic across all of the server's sessions
+/// — and written behind: SELECT never waits for a commit. Only the server claims (one
+/// per data directory; the CLI never does), so the memory is ahead of the store, never
+/// behind it; after a crash a claim not yet written makes its messages recent once more.
+/// One entry per mailbox selected since start (a dozen bytes each).
+final class RecentMarks: @unchecked Sendable {
+    static let shared = RecentMarks()
+
+    private let lock = NSLock()
+    /// The store the marks belong to (tests open several in one process).
+    private weak var store: LMDBStore?
+    private var marks: [UInt64: UInt32] = [:]
+
+    /// The mark known in memory, if any.
+    func cached(_ store: LMDBStore, _ mailbox: UInt64) -> UInt32? {
+        lock.lock(); defer { lock.unlock() }
+        return self.store === store ? marks[mailbox] : nil
+    }
+
+    /// The mailbox's mark as it was; with `upTo`, every UID below it is claimed first.
+    func claim(_ store: LMDBStore, _ mailbox: UInt64, upTo: UInt32?) throws(StoreError) -> UInt32 {
+        // Read the stored mark outside the lock the first time (a store read, ~µs).
+        let stored = try cached(store, mailbox) == nil ? store.firstRecentUID(mailboxID: mailbox) : 1
+        lock.lock()
+        if self.store !== store { self.store = store; marks = [:] }
+        let mark = max(marks[mailbox] ?? 1, stored)
+        let raised = upTo.map { $0 > mark } ?? false
+        if raised, let upTo { marks[mailbox] = upTo } else { marks[mailbox] = mark }
+        lock.unlock()
+        if raised, let upTo { store.recordRecentClaim(mailboxID: mailbox, upTo: upTo) }
+        return mark
     }
 }

@@ -5,6 +5,8 @@
 // sessions (or processes) claiming at once exactly one gets each message; a claim with
 // nothing to take answers from a read and joins no commit. Only IMAP uses this file.
 // A deleted mailbox leaves its row behind (12 bytes; ids are never reused).
+// The server keeps the marks it claimed in memory as well (Gateway/StoreIMAPMailbox.swift)
+// and writes them behind with `recordRecentClaim`, so SELECT never waits for a commit.
 
 extension LMDBStore {
     /// The mailbox's first UID not claimed as \Recent by any session. `.notFound`.
@@ -29,12 +31,24 @@ extension LMDBStore {
         }
     }
 
+    /// Raises the stored mark to `upTo` (never lowers it) without waiting for the commit:
+    /// for a caller that already holds the claim in memory and only needs it to outlive
+    /// a restart. A failure (mailbox gone, store closing) is ignored: \Recent is advisory.
+    public func recordRecentClaim(mailboxID: UInt64, upTo: UInt32) {
+        submit({ txn throws(StoreError) -> Bool in
+            guard try txn.mailboxRecord(mailboxID) != nil, try txn.firstRecentUID(mailboxID) < upTo else { return false }
+            try txn.put(.meta, Txn.recentKey(mailboxID), Keys.be32(upTo))
+            return true
+        }, completion: { _ in })
+    }
+
     /// How many messages no session has claimed (STATUS RECENT): those at or above the
-    /// mark. Costs a count of those messages' keys, never a pass over older ones.
-    public func recentCount(mailboxID: UInt64) throws(StoreError) -> Int {
+    /// mark (or `atLeast`, a mark the caller knows is claimed but may not be written yet).
+    /// Costs a count of those messages' keys, never a pass over older ones.
+    public func recentCount(mailboxID: UInt64, atLeast claimed: UInt32 = 1) throws(StoreError) -> Int {
         try read { txn throws(StoreError) in
             guard let mailbox = try txn.mailboxRecord(mailboxID) else { throw StoreError(.notFound, "no such mailbox: \(mailboxID)") }
-            let mark = try txn.firstRecentUID(mailboxID)
+            let mark = max(claimed, try txn.firstRecentUID(mailboxID))
             if mark <= 1 { return Int(max(0, mailbox.messageCount)) }
             if mark >= mailbox.uidNext { return 0 }
             var count = 0

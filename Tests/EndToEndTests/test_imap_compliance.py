@@ -78,6 +78,22 @@ def test_recent_belongs_to_exactly_one_session(server):
         client.logout()
 
 
+def test_claimed_recent_stays_claimed_after_a_restart(server):
+    server.deliver("bob@example.test", subject="one")
+    client = login(server)
+    client.select("INBOX")
+    assert untagged(client, "RECENT") == ["1"]
+    client.logout()
+    server.stop()
+    server.start()
+    server.deliver("bob@example.test", subject="two")
+    client = login(server)
+    client.select("INBOX")
+    assert untagged(client, "RECENT") == ["1"]
+    assert client.search(None, "RECENT")[1] == [b"2"]
+    client.logout()
+
+
 def test_examine_does_not_take_recent_and_appends_are_recent(server):
     client = login(server)
     client.create("Fresh")

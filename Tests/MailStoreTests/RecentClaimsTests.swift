@@ -25,6 +25,21 @@ import Testing
         }
     }
 
+    @Test func claimsWrittenBehindLandAndCountsHonourAKnownMark() throws {
+        try withIMAPStore { store in
+            for i in 0..<3 { _ = try deliverTo(store, "m\(i)") }
+            let inbox = try store.mailboxID("INBOX")
+            #expect(try store.recentCount(mailboxID: inbox, atLeast: 3) == 1)
+            store.recordRecentClaim(mailboxID: inbox, upTo: 3)
+            store.recordRecentClaim(mailboxID: inbox, upTo: 2)          // never lowers it
+            store.recordRecentClaim(mailboxID: 777_777, upTo: 2)        // ignored
+            // The writer takes operations in order: once this delivery is durable, so are they.
+            _ = try deliverTo(store, "m3")
+            #expect(try store.firstRecentUID(mailboxID: inbox) == 3)
+            #expect(try store.recentCount(mailboxID: inbox) == 2)
+        }
+    }
+
     @Test func concurrentClaimsNeverOverlap() throws {
         try withIMAPStore { store in
             for i in 0..<20 { _ = try deliverTo(store, "m\(i)") }
