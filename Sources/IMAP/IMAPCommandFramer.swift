@@ -62,6 +62,8 @@ public struct IMAPCommandFramer: Sendable {
     private var discardingLine = false
     private var lineMode = false
     private var commandBytes = 0
+    /// After `.fatal`: the stream cannot be followed, so nothing more is framed.
+    private var stopped = false
 
     /// While set (the client has not logged in yet), every literal, APPEND's included, is
     /// refused above this size: a synchronizing one with a tagged BAD (no "+" is sent, so
@@ -98,14 +100,16 @@ public struct IMAPCommandFramer: Sendable {
     public mutating func expectLine() { lineMode = true }
 
     public mutating func feed(_ bytes: some Sequence<UInt8>) {
+        guard !stopped else { return }
         if inputStart > 4096 && inputStart * 2 > input.count {
             input.removeFirst(inputStart); inputStart = 0
         }
         input.append(contentsOf: bytes)
     }
 
-    /// The next event, or nil when more bytes are needed.
+    /// The next event, or nil when more bytes are needed (always nil after `.fatal`).
     public mutating func next() -> Event? {
+        guard !stopped else { return nil }
         while inputStart < input.count {
             switch state {
             case .literal(let remaining):
@@ -192,7 +196,11 @@ public struct IMAPCommandFramer: Sendable {
         if let bound = literalLimitBeforeLogin, marker.size > bound {
             let error = IMAPError(tag: tag, "Literal too big before login (over \(bound) bytes)", code: .tooBig)
             reset()
-            return marker.synchronizing ? .error(error) : .fatal(error)
+            if marker.synchronizing { return .error(error) }
+            stopped = true
+            input.removeAll()
+            inputStart = 0
+            return .fatal(error)
         }
         if pendingError == nil {
             if marker.size > literalLimit {

@@ -138,4 +138,35 @@ import MailCore
             }
         }
     }
+
+    /// Before login every literal over the bound is refused unread: synchronizing with an
+    /// error (no continuation), non-synchronizing with `.fatal`; at the bound it is fine.
+    @Test func literalBoundBeforeLogin() {
+        func events(_ input: String) -> [IMAPCommandFramer.Event] {
+            var framer = IMAPCommandFramer()
+            framer.literalLimitBeforeLogin = 10
+            framer.feed(Array(input.utf8))
+            var out: [IMAPCommandFramer.Event] = []
+            while let event = framer.next() { out.append(event) }
+            return out
+        }
+        #expect(events("a LOGIN {10}\r\n") == [.continuationNeeded])
+        #expect(events("a APPEND INBOX {11}\r\nb NOOP\r\n") == [
+            .error(IMAPError(tag: "a", "Literal too big before login (over 10 bytes)", code: .tooBig)),
+            .command(IMAPCommandFrame("b NOOP")),
+        ])
+        #expect(events("a APPEND INBOX {11+}\r\n0123456789A\r\n") == [
+            .fatal(IMAPError(tag: "a", "Literal too big before login (over 10 bytes)", code: .tooBig)),
+        ])
+    }
+
+    @Test func discardBufferedDropsEverythingUnread() {
+        var framer = IMAPCommandFramer()
+        framer.feed(Array("a STARTTLS\r\nb LOGIN {5}\r\nx".utf8))
+        #expect(framer.next() == .command(IMAPCommandFrame("a STARTTLS")))
+        framer.discardBuffered()
+        #expect(framer.bufferedCount == 0 && !framer.isMidCommand)
+        framer.feed(Array("c NOOP\r\n".utf8))
+        #expect(framer.next() == .command(IMAPCommandFrame("c NOOP")))
+    }
 }

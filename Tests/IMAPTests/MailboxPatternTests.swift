@@ -72,4 +72,10 @@ import Testing
         }
         #expect(elapsed < .seconds(2))
     }
+
+    @Test func wildcardsAreReported() {
+        #expect(!MailboxPattern(reference: "", pattern: "a/b").hasWildcard)
+        #expect(MailboxPattern(reference: "a/", pattern: "*").hasWildcard && !MailboxPattern(reference: "a/", pattern: "*").hasPercent)
+        #expect(MailboxPattern(reference: "", pattern: "a/%").hasPercent)
+    }
 }

@@ -69,4 +69,12 @@ import Testing
         #expect(t.header("content-type", contains: SearchNeedle("latin")) == false)
         #expect(t.header("content-type", contains: SearchNeedle("8859")))
     }
+
+    @Test func addressesAreWrittenCanonically() {
+        func canonical(_ raw: String) -> String { String(decoding: SearchableText.canonicalAddresses(raw), as: UTF8.self) }
+        #expect(canonical("<user (c)@ (c) domain.org>") == "user@domain.org")
+        #expect(canonical("user@domain.org (Real Name)") == "real name <user@domain.org>")
+        #expect(canonical("=?utf-8?q?J=C3=BCrgen?= <j@x.org>, b@y.org") == "jürgen <j@x.org>\nb@y.org")
+        #expect(canonical("team: a@x.org;") == "team:\na@x.org")
+    }
 }

@@ -125,4 +125,21 @@ import Testing
         #expect(watcher.send("a UID SEARCH ALL") == "* 1 EXPUNGE\r\n* SEARCH 2 3\r\na OK UID SEARCH completed\r\n")
         #expect(watcher.send("b SEARCH ALL") == "* SEARCH 1 2\r\nb OK SEARCH completed\r\n")
     }
+
+    @Test func keywordsAreLearnedOnceAndRecentShowsInFlags() {
+        var box = mailbox(flags: [2: ["$Work"]])
+        #expect(box.permanentFlags == ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft", "$Work", "\\*"])
+        let record = { (flags: [String]) in IMAPMessageRecord(uid: 5, flags: flags, modSeq: 1, size: 1, internalDate: 0,
+                                                              handle: IMAPMessageHandle(mailbox: 1, key: 5)) }
+        let known = box.learnKeywords([record(["$work", "\\Seen"])])   // case-insensitive, system flags ignored
+        let new = box.learnKeywords([record(["$Later"])])
+        #expect(!known && new)
+        #expect(box.flagList.suffix(2) == ["$Work", "$Later"])
+        box.recent = [5]
+        #expect(box.flags(of: record(["\\Seen"])) == ["\\Seen", "\\Recent"])
+        #expect(box.flags(of: box.messages[0]) == ["$Work"])
+        let readOnly = SelectedMailbox(IMAPMailboxSnapshot(id: IMAPMailboxID(1), uidValidity: 1, uidNext: 1, highestModSeq: 1, messages: []),
+                                       name: "x", readOnly: true)
+        #expect(readOnly.permanentFlags.isEmpty)
+    }
 }
