@@ -22,6 +22,8 @@ struct SelectedMailbox: Sendable {
     private(set) var keywords: [String] = []
     /// The same, lower-cased (keywords compare case-insensitively).
     private var keywordSet: Set<String> = []
+    /// Every spelling met so far, so a keyword on many messages is lower-cased once.
+    private var spellings: Set<String> = []
     /// UIDs that are \Recent in this session (claimed by it, or seen unclaimed by EXAMINE).
     var recent: Set<UInt32> = []
 
@@ -38,7 +40,7 @@ struct SelectedMailbox: Sendable {
     mutating func learnKeywords(_ records: some Sequence<IMAPMessageRecord>) -> Bool {
         var added = false
         for record in records {
-            for flag in record.flags where !flag.hasPrefix("\\") {
+            for flag in record.flags where !flag.hasPrefix("\\") && spellings.insert(flag).inserted {
                 if keywordSet.insert(flag.lowercased()).inserted { keywords.append(flag); added = true }
             }
         }
