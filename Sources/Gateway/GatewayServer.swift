@@ -176,7 +176,7 @@ public final class GatewayServer: @unchecked Sendable {
             return "\(address.host) is not an address of this machine: listen on one of its addresses, "
                 + "127.0.0.1 or 0.0.0.0"
         case .some(let code):
-            return "cannot listen on \(address) (\(String(cString: strerror(code)))): check the address and port"
+            return "cannot listen on \(address) (\(LMDBStore.errorText(code))): check the address and port"
         case nil:
             return "cannot listen on \(address) (\(error)): check the address and port"
         }

@@ -39,7 +39,7 @@ public struct ServerStatus: Codable, Sendable {
         guard FileManager.default.createFile(atPath: temporary, contents: data), rename(temporary, path) == 0 else {
             let code = errno
             unlink(temporary)
-            throw ConfigurationError(key: "data_dir", reason: "cannot write \(path) (\(String(cString: strerror(code)))): "
+            throw ConfigurationError(key: "data_dir", reason: "cannot write \(path) (\(LMDBStore.errorText(code))): "
                                      + LMDBStore.advice(errno: code, directory: dataDirectory))
         }
     }
@@ -64,7 +64,7 @@ public final class PidFile {
                 "another mailgate server (pid \(pid)) is using the data directory \(directory): "
                     + "stop it (`mailgate status` shows it) or choose another data_dir (or --data-dir)"
             case .cannotOpen(let path, let directory, let code):
-                "cannot open \(path) (\(String(cString: strerror(code)))): "
+                "cannot open \(path) (\(LMDBStore.errorText(code))): "
                     + LMDBStore.advice(errno: code, directory: directory)
             }
         }

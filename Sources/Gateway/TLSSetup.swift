@@ -72,7 +72,7 @@ public enum TLSSetup {
             case ENOENT: "\(path) does not exist: set [tls] \(key.split(separator: ".").last ?? "") to an existing PEM file, "
                 + "or remove certificate and private_key to use a self-signed certificate"
             case EACCES, EPERM: "cannot read \(path) (permission denied): let the user running mailgate read it"
-            default: "cannot read \(path) (\(String(cString: strerror(code)))): check the file"
+            default: "cannot read \(path) (\(LMDBStore.errorText(code))): check the file"
             }
             throw ConfigurationError(key: key, reason: reason)
         }
@@ -122,7 +122,7 @@ public enum TLSSetup {
               files.createFile(atPath: certificatePath + ".tmp", contents: Data(certificatePEM.utf8), attributes: [.posixPermissions: 0o644]),
               rename(keyPath + ".tmp", keyPath) == 0, rename(certificatePath + ".tmp", certificatePath) == 0
         else {
-            let reason = String(cString: strerror(errno))
+            let reason = LMDBStore.errorText(errno)
             unlink(keyPath + ".tmp")
             unlink(certificatePath + ".tmp")
             throw ConfigurationError(key: "tls", reason: "cannot write a self-signed certificate into \(directory) "

@@ -39,6 +39,11 @@ public final class LMDBStore: Sendable {
         LMDBEnvironment.advice(code, directory: directory)
     }
 
+    /// strerror in lower case ("permission denied"), as the store's own sentences say it.
+    public static func errorText(_ code: Int32) -> String {
+        LMDBEnvironment.plain(code)
+    }
+
     /// Completes the writes already submitted, then closes the environment. Idempotent.
     public func close() {
         writer.stop()

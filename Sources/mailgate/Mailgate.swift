@@ -44,12 +44,17 @@ struct GlobalOptions: ParsableArguments {
     func openStore(create: Bool = false) throws -> LMDBStore {
         let configuration = try load()
         let directory = configuration.dataDirectory
-        var isDirectory: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
-            guard create else {
-                throw CLIError("no data directory at \(directory): run `mailgate domain add` or `mailgate serve` first, or pass --data-dir")
+        var info = stat()
+        if stat(directory, &info) != 0 {
+            let code = errno
+            // Only a directory that is really missing is "no data directory": one this user
+            // may not look into is a permission problem (the store's open says so).
+            if code == ENOENT || code == ENOTDIR {
+                guard create else {
+                    throw CLIError("no data directory at \(directory): run `mailgate domain add` or `mailgate serve` first, or pass --data-dir")
+                }
             }
-        } else if !isDirectory.boolValue {
+        } else if info.st_mode & S_IFMT != S_IFDIR {
             throw CLIError("the data directory \(directory) is not a directory: choose another data_dir (or --data-dir)")
         }
         // The store's errors are one sentence naming the path and what to do.

@@ -108,6 +108,20 @@ def test_no_permission_to_read_the_data_directory(public_dir):
     assert "run mailgate as the user that owns" in message
 
 
+def test_data_directory_behind_a_closed_parent_is_a_permission_problem(public_dir):
+    """Not "no data directory": the directory exists, this user may not look into its parent."""
+    private = public_dir / "private"
+    private.mkdir()
+    data = private / "data"
+    make_store(data)
+    private.chmod(0o700)
+    if not IS_ROOT and os.access(private, os.X_OK):
+        private.chmod(0o000)
+    result = run(["--data-dir", str(data), "user", "list"], as_user=True)
+    private.chmod(0o755)
+    assert_one_sentence(result, str(data), "permission denied", "run mailgate as the user that owns")
+
+
 def test_read_only_empty_directory(public_dir):
     data = public_dir / "readonly"
     data.mkdir()
