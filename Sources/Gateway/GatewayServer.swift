@@ -23,6 +23,16 @@ public enum ServerSignals {
         pthread_sigmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)
     }
+
+    /// For every command but `serve`: SIGTERM and SIGINT (Ctrl-C) end the process again.
+    /// `block()` runs before the command is known, and an admin command that waits (on
+    /// standard input, on the store's lock, for a reload) must stay killable.
+    public static func unblockForCommand() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in [SIGHUP, SIGTERM, SIGINT] { sigaddset(&set, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
 }
 
 public final class GatewayServer: @unchecked Sendable {

@@ -74,6 +74,7 @@ struct CLIError: Error, CustomStringConvertible {
 extension ParsableCommand {
     /// Runs `body`, turning CLIError and store errors into a message and exit code.
     func guarded(_ body: () throws -> Void) throws {
+        if !(self is Serve) { ServerSignals.unblockForCommand() }
         do { try body() }
         catch let error as CLIError {
             FileHandle.standardError.write(Data("mailgate: \(error.message)\n".utf8))

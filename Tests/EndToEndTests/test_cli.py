@@ -1,5 +1,8 @@
 """The admin CLI's answers to operators: listings, clear errors and exit codes."""
+import signal
 import subprocess
+
+import pytest
 
 from conftest import BIN, Server
 
@@ -122,3 +125,23 @@ def test_every_cli_failure_is_one_plain_sentence(tmp_path):
         assert len(lines) == 1 and lines[0].startswith("mailgate: ") and expected in lines[0], (args, result.stderr)
         for raw in ("Error Domain", "errno", "Fatal error", "StoreError("):
             assert raw not in result.stderr, (args, result.stderr)
+
+
+def test_a_waiting_command_ends_on_sigterm_and_ctrl_c(tmp_path):
+    """Admin commands must stay killable: the signals `serve` reads itself were blocked
+    for every command, so a CLI waiting on its input (or a stuck store) ignored SIGTERM."""
+    data = str(tmp_path / "data")
+    run("--data-dir", data, "domain", "add", "example.test")
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        waiting = subprocess.Popen([BIN, "--data-dir", data, "user", "add", "x@example.test", "--password-stdin"],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            # It waits for the password; the signal must end it, not be held back.
+            with pytest.raises(subprocess.TimeoutExpired):
+                waiting.wait(timeout=0.5)
+            waiting.send_signal(sig)
+            assert waiting.wait(timeout=10) == -sig
+        finally:
+            waiting.kill()
+            waiting.wait()
+    assert "x@example.test" not in run("--data-dir", data, "user", "list").stdout
