@@ -200,6 +200,12 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         if text.first == "[" {
             guard text.last == "]" else { throw .badDomain }
             let inner = text.dropFirst().dropLast()
+            // Only what an address is written with: IPAddress also takes an interface
+            // zone ("%eth0"), which has no place in mail and could carry any byte.
+            guard inner.utf8.allSatisfy({ byte in
+                (48...57).contains(byte) || (65...70).contains(byte) || (97...102).contains(byte)
+                    || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":") || "IPVipv".utf8.contains(byte)
+            }) else { throw .badDomain }
             if inner.lowercased().hasPrefix("ipv6:") {
                 guard IPAddress(String(inner.dropFirst(5))) != nil else { throw .badDomain }
             } else {

@@ -71,4 +71,13 @@ import Testing
         #expect(LoginName.normalize("Bob@Example.com") == "bob@example.com")
         #expect(LoginName.normalize("bob") == nil)
     }
+
+    @Test func addressLiteralsHoldOnlyAnAddress() throws {
+        #expect(try MailAddress.parse("a@[192.0.2.1]").domain == "[192.0.2.1]")
+        #expect(try MailAddress.parse("a@[IPv6:2001:db8::1]").domain == "[ipv6:2001:db8::1]")
+        for bad in ["a@[1.2.3.4%\r\nX-Injected: yes]", "a@[1.2.3.4%((]", "a@[IPv6:fe80::1%eth0]", "a@[1.2.3.4\u{0}]"] {
+            #expect(throws: MailAddress.ParseError.badDomain) { try MailAddress.parse(bad) }
+        }
+        #expect(!MailAddress.isDomainOrAddressLiteral("[1.2.3.4%((]"))
+    }
 }
