@@ -112,7 +112,7 @@ extension LuaVM {
         if let size = transaction.size { stack.push(size); stack.setField(-2, "size") }
         stack.pushRef(refs.txCallKey)
         stack.push(callSerial)
-        lua_rawset(state, -3)
+        lua_rawset(current, -3)
         stack.pushRef(refs.txMetatable)
         stack.setMetatable(-2)
     }

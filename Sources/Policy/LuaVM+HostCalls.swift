@@ -53,6 +53,7 @@ extension LuaVM {
             return 1
 
         case .whitelistAdd:
+            guard countStoreWrite() else { return call.fail(storeWriteRefusal) }
             guard let text = call.string(1), let ip = IPAddress(text) else { return call.fail("expected an IP address") }
             guard let ttl = call.seconds(2), ttl > 0 else { return call.fail("expected a positive TTL in seconds as argument #2") }
             let user = call.string(3)
@@ -60,6 +61,7 @@ extension LuaVM {
             return 0
 
         case .whitelistRemove:
+            guard countStoreWrite() else { return call.fail(storeWriteRefusal) }
             guard let text = call.string(1), let ip = IPAddress(text) else { return call.fail("expected an IP address") }
             host.whitelistRemove(ip.description)
             return 0
@@ -74,6 +76,7 @@ extension LuaVM {
                 stack.push(host.counterGet(key, windowSeconds: windowSeconds))
                 return 1
             }
+            guard countStoreWrite() else { return call.fail(storeWriteRefusal) }
             var amount = 1
             if !stack.isNil(at: 3) {
                 guard let given = stack.integer(at: 3), given >= 0 else { return call.fail("expected a non-negative integer amount as argument #3") }
@@ -138,8 +141,54 @@ extension LuaVM {
             guard serial == callSerial, let (transaction, mailFrom) = activeTransaction else {
                 return call.fail("tx.\(key) can only be read during the hook call that received this transaction")
             }
+            let bytes = Self.estimatedSize(of: key, transaction)
+            guard reserveHostMemory(bytes) else {
+                return call.fail("building tx.\(key) (about \(bytes) bytes) would exceed the memory limit of \(configuration.memoryLimit) bytes")
+            }
             guard pushTransactionField(key, of: transaction, mailFrom: mailFrom) else { stack.pushNil(); return 1 }
             return 1
+        }
+    }
+
+    /// One more store write for the policy call in progress; false beyond the bound
+    /// (a loop must not flood the store's single writer).
+    private func countStoreWrite() -> Bool {
+        guard storeWrites < configuration.maxStoreWrites else { return false }
+        storeWrites += 1
+        return true
+    }
+
+    private var storeWriteRefusal: String {
+        "more than \(configuration.maxStoreWrites) store writes in one hook call"
+    }
+
+    /// Accounts for `bytes` about to be built by the host with the cap off: refused
+    /// when the call's host-built values would pass the memory limit, or the VM would
+    /// still be over it after a collection.
+    private func reserveHostMemory(_ bytes: Int) -> Bool {
+        let limit = configuration.memoryLimit
+        hostBuiltBytes += bytes
+        guard hostBuiltBytes <= limit else { return false }
+        if Int(mg_memory_used(current)) + bytes > limit {
+            mg_collect_garbage(current)
+            if Int(mg_memory_used(current)) + bytes > limit { return false }
+        }
+        return true
+    }
+
+    /// An upper estimate of what a lazily built transaction field takes in the VM
+    /// (strings with their headers, tables with their slots).
+    static func estimatedSize(of key: String, _ transaction: TransactionInfo) -> Int {
+        switch key {
+        case "headers":
+            return 64 + transaction.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 160 }
+        case "recipients":
+            return 64 + transaction.recipients.reduce(0) { $0 + 3 * $1.address.utf8.count + 200 }
+        case "session":
+            return 600 + transaction.session.clientIP.utf8.count + (transaction.session.heloName?.utf8.count ?? 0)
+                + (transaction.session.authUser?.utf8.count ?? 0) + transaction.session.id.utf8.count
+        default:
+            return 400
         }
     }
 

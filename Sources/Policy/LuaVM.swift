@@ -16,6 +16,8 @@ final class LuaVM: @unchecked Sendable {
         /// How many arguments each hook function declares (nil: vararg, all of them):
         /// arguments it does not declare are never built.
         var declaredArguments: [Int32?]
+        /// Wall time one call of this policy may take, in milliseconds.
+        var deadlineMilliseconds: Int64 = 5000
     }
 
     /// Registry references to what the sandbox prelude returned.
@@ -33,6 +35,9 @@ final class LuaVM: @unchecked Sendable {
     let host: any PolicyHost
     let configuration: PolicyConfiguration
     private(set) var state: OpaquePointer!
+    /// The Lua thread host functions and argument builders push onto: the main state,
+    /// or during a host call the thread (call thread or coroutine) that made it.
+    var current: OpaquePointer!
     private(set) var policies: [LoadedPolicy] = []
     private(set) var refs = SandboxRefs()
 
@@ -46,8 +51,20 @@ final class LuaVM: @unchecked Sendable {
     /// address policies ask the host about most.
     var callAddress: MailAddress?
     var callSerial = 0
+    /// The policy of the chain the call in progress is at, and how many results its
+    /// function returned.
+    var nextPolicy = 0
+    var resultCount: Int32 = 0
     var loading = false
     var addedHeaders: [HeaderField] = []
+    /// Store writes (counters.incr, whitelist.add/remove) made by the policy call in
+    /// progress: at most `PolicyConfiguration.maxStoreWrites`.
+    var storeWrites = 0
+    /// Bytes of tables and strings host calls built for the policy call in progress
+    /// (tx.headers and the like): at most the memory limit per call.
+    var hostBuiltBytes = 0
+    /// Set when the VM was still over its memory limit after a call: the set replaces it.
+    var needsReplacement = false
     var networkCache: [String: IPNetwork] = [:]
     var lastParsedIP: (text: String, ip: IPAddress?)?
 
@@ -61,6 +78,7 @@ final class LuaVM: @unchecked Sendable {
                 "cannot create a Lua state within the memory limit of \(configuration.memoryLimit) bytes")
         }
         self.state = state
+        self.current = state
         try installSandbox()
         for source in sources {
             try load(source, reportUnknownKeys: reportUnknownKeys)
@@ -69,7 +87,7 @@ final class LuaVM: @unchecked Sendable {
 
     deinit { mg_state_close(state) }
 
-    var stack: LuaStack { LuaStack(state) }
+    var stack: LuaStack { LuaStack(current) }
 
     // MARK: sandbox
 
@@ -117,6 +135,8 @@ final class LuaVM: @unchecked Sendable {
         defer { stack.top = base; loading = false; activePolicy = "" }
         activePolicy = source.name
         loading = true
+        storeWrites = 0
+        hostBuiltBytes = 0
         let budget = Int64(configuration.loadInstructionBudget)
 
         // config table (slot base+1), then the policy's own _ENV (slot base+2).
@@ -156,6 +176,11 @@ final class LuaVM: @unchecked Sendable {
 
         var policy = LoadedPolicy(name: source.name, file: source.file, hooks: Array(repeating: nil, count: Hook.allCases.count),
                                   declaredArguments: Array(repeating: nil, count: Hook.allCases.count))
+        guard let deadline = configuration.deadlineMilliseconds(for: source.name) else {
+            throw PolicyLoadError(file: source.file, message:
+                "[policy.\(source.name)] deadline must be a positive duration such as \"2s\" or \"500ms\"")
+        }
+        policy.deadlineMilliseconds = deadline
         for hook in Hook.allCases {
             let type = stack.pushRawField(table, hook.rawValue)
             if type == LUA_TFUNCTION {
@@ -202,7 +227,7 @@ final class LuaVM: @unchecked Sendable {
     // MARK: helpers
 
     func typeName(at index: Int32) -> String {
-        String(cString: lua_typename(state, lua_type(state, index)))
+        String(cString: lua_typename(current, lua_type(current, index)))
     }
 
     /// The message of the failed protected call on top of the stack, with the full
@@ -238,5 +263,8 @@ extension Hook {
 private let hostDispatch: mg_host_dispatch = { state, context, id in
     guard let state, let context, let function = HostFunction(rawValue: id) else { return 0 }
     let vm = Unmanaged<LuaVM>.fromOpaque(context).takeUnretainedValue()
+    let outer = vm.current
+    vm.current = state
+    defer { vm.current = outer }
     return vm.callHost(function, LuaStack(state))
 }

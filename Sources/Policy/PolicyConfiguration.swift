@@ -24,13 +24,22 @@ public struct PolicyConfiguration: Sendable, Equatable {
     public var memoryLimit: Int
     /// VMs in the pool: how many hook calls can run at the same time.
     public var vmCount: Int
+    /// Wall time one policy's hook call may take (`[limits] policy_deadline`); a
+    /// policy's `deadline` setting (`[policy.NAME] deadline`) overrides it.
+    public var deadline: Duration
+    /// Store writes (counters.incr, whitelist.add/remove) one policy's hook call may make.
+    public var maxStoreWrites: Int
+    /// How long a hook call started on an event loop runs there before it suspends
+    /// itself and is continued on the thread pool (`PolicyEngine.start`).
+    public var eventLoopSlice: Duration
 
     public init(directory: String = "policies", pluginDirectory: String = "plugins",
                 chain: [String] = PolicyConfiguration.defaultChain,
                 settings: [String: PolicyValue] = [:], globals: [String: PolicyValue] = [:],
                 instructionBudget: Int = Limits().policyInstructionBudget,
                 memoryLimit: Int = Limits().policyMemoryLimit,
-                vmCount: Int = Limits().policyVMs) {
+                vmCount: Int = Limits().policyVMs, deadline: Duration = .seconds(5),
+                maxStoreWrites: Int = 100, eventLoopSlice: Duration = .milliseconds(2)) {
         self.directory = directory
         self.pluginDirectory = pluginDirectory
         self.chain = chain
@@ -39,6 +48,27 @@ public struct PolicyConfiguration: Sendable, Equatable {
         self.instructionBudget = instructionBudget
         self.memoryLimit = memoryLimit
         self.vmCount = vmCount
+        self.deadline = deadline
+        self.maxStoreWrites = maxStoreWrites
+        self.eventLoopSlice = eventLoopSlice
+    }
+
+    /// The deadline of `policy` in milliseconds: its `deadline` setting ("2s", "500ms"
+    /// or a number of seconds) or the common one. Nil when the setting is invalid.
+    func deadlineMilliseconds(for policy: String) -> Int64? {
+        var duration = deadline
+        if case .table(let table)? = settings[policy], let value = table["deadline"] {
+            switch value {
+            case .string(let text):
+                guard let parsed = ConfigValues.duration(text) else { return nil }
+                duration = parsed
+            case .integer(let seconds): duration = .seconds(seconds)
+            case .double(let seconds) where seconds.isFinite: duration = .milliseconds(Int64((seconds * 1000).rounded()))
+            default: return nil
+            }
+        }
+        let milliseconds = Int64((duration.seconds * 1000).rounded(.up))
+        return milliseconds > 0 ? milliseconds : nil
     }
 
     /// Load and `init` run longer than a hook call (a large list file, set-up loops).

@@ -35,7 +35,32 @@ public final class PolicyEngine: Sendable {
         lock.lock()
         let set = current
         lock.unlock()
-        return set.runIfIdle(call)
+        switch set.start(call, sliceMicroseconds: 0) {
+        case .finished(let result)?: return result
+        case .suspended(let call)?: return call.finish()  // not reached without a slice
+        case nil: return nil
+        }
+    }
+
+    /// Starts `call` on an idle VM, for an event loop: nil when every VM is busy (use
+    /// `run` on a thread that may block). A call still running after the configured
+    /// slice (`eventLoopSlice`) suspends itself and comes back `.suspended`: finish it on
+    /// a thread pool, so a policy burning its budget never holds the loop for longer.
+    public func start(_ call: HookCall) -> HookStart? {
+        lock.lock()
+        let set = current
+        let slice = currentConfiguration.eventLoopSlice
+        lock.unlock()
+        let microseconds = max(Int64((slice.seconds * 1_000_000).rounded()), 1)
+        return set.start(call, sliceMicroseconds: microseconds)
+    }
+
+    /// VMs of the running set replaced for staying over their memory limit.
+    public var replacedVMs: Int {
+        lock.lock()
+        let set = current
+        lock.unlock()
+        return set.replacementCount
     }
 
     /// Whether any policy of the running chain defines `hook`. When none does, a call

@@ -5,9 +5,10 @@
 //  - host functions are C trampolines: Swift reads arguments with non-raising calls
 //    and returns a negative count to ask the trampoline to raise the error message
 //    it pushed, after Swift has returned;
-//  - the memory cap is enforced only while Lua code runs (mg_pcall, mg_load_text);
-//    while Swift pushes values, allocation cannot fail short of a real out-of-memory,
-//    which aborts the process (as Swift itself does) instead of unwinding.
+//  - the memory cap is enforced only while Lua code runs (mg_pcall, mg_load_text,
+//    mg_call_*); while Swift pushes values, allocation cannot fail short of a real
+//    out-of-memory, which aborts the process (as Swift itself does) instead of
+//    unwinding. What a host function built is checked against the cap when it returns.
 #ifndef MAILGATE_CLUASHIM_H
 #define MAILGATE_CLUASHIM_H
 
@@ -29,12 +30,35 @@ size_t mg_memory_limit(lua_State *L);
 /// A full garbage collection (lua_gc is variadic: Swift cannot call it).
 void mg_collect_garbage(lua_State *L);
 
-/// Re-arms the instruction budget before a call. The count is shared by every
-/// coroutine of the state; once spent, the hook fires on every instruction so a
-/// script's own pcall cannot swallow the stop.
+/// Why a call stopped (mg_stop_reason): it is failed whatever the script did after.
+#define MG_STOP_BUDGET 1
+#define MG_STOP_DEADLINE 2
+
+/// Re-arms the instruction budget before a load or init (no deadline, never
+/// suspended). The count is shared by every coroutine of the state; once spent,
+/// the hook fires on every instruction so a script's own pcall cannot swallow the stop.
 void mg_budget_arm(lua_State *L, long long instructions);
 /// True when the last call ran out of instructions.
 int mg_budget_exhausted(lua_State *L);
+/// 0, MG_STOP_BUDGET or MG_STOP_DEADLINE for the last call.
+int mg_stop_reason(lua_State *L);
+/// Pushes "file:line: instruction budget of N exceeded" (or "deadline of 5s
+/// exceeded") for the call that stopped.
+void mg_push_stop_message(lua_State *L);
+
+/// Runs a hook call on the state's call thread: the function and `nargs` arguments
+/// on top of L are moved there and resumed with a fresh budget of `instructions`
+/// (shared by every coroutine the call creates, C work included), a wall-clock
+/// deadline of `deadline_ms` (0: none) and, when `slice_us` > 0, a time slice after
+/// which the call suspends itself at the next point where it can.
+/// Returns LUA_OK (the results, `*nresults` of them, pushed on L), LUA_YIELD (the
+/// call is suspended: finish it with mg_call_continue, on any thread) or an error
+/// status with a message string pushed on L ("file:line: ..." when known). A call
+/// that ran out of budget or time fails even when the script caught the error.
+int mg_call_begin(lua_State *L, int nargs, long long instructions, long long deadline_ms,
+                  long long slice_us, int *nresults);
+/// Continues a suspended call to its end (no slice: it is not suspended again).
+int mg_call_continue(lua_State *L, int *nresults);
 /// How many parameters the Lua function at `index` declares; -1 for a vararg function
 /// (or a C function), which gets every argument.
 int mg_declared_parameters(lua_State *L, int index);
