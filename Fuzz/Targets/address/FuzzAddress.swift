@@ -22,20 +22,11 @@ private func isPlainLiteral(_ domain: String) -> Bool {
     }
 }
 
-/// KNOWN, NOT FIXED YET (Fuzz/crashes/address/, docs/security.md): MailAddress checks a
-/// literal with IPAddress, which drops an interface zone ("%…") and everything after it,
-/// so "[1.2.3.4%<anything>]" is accepted with any bytes in it. Such inputs are skipped
-/// until parseDomain refuses them; delete this then.
-private func hasZoneInLiteral(_ text: String) -> Bool {
-    guard let open = text.lastIndex(of: "[") else { return false }
-    return text[open...].contains("%")
-}
-
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzAddress(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     let text = String(decoding: bytes, as: UTF8.self)
-    for allowUTF8 in [false, true] where !hasZoneInLiteral(text) {
+    for allowUTF8 in [false, true] {
         guard let address = try? MailAddress.parse(text, allowUTF8: allowUTF8) else { continue }
         precondition(isPlainLiteral(address.domain), "address literal with more than an address: \(address.domain.debugDescription)")
         precondition(!hasControl(address.address), "address with a control character: \(address.address.debugDescription)")
@@ -46,7 +37,7 @@ public func fuzzAddress(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         precondition(header.utf8.filter({ $0 == 13 || $0 == 10 }).count == 2 && header.hasSuffix("\r\n"),
                      "Return-Path is not one line")
     }
-    if !hasZoneInLiteral(text), let login = LoginName.normalize(text) {
+    if let login = LoginName.normalize(text) {
         precondition(!hasControl(login), "login with a control character")
     }
     let encoded = XText.encode(text)
@@ -54,7 +45,7 @@ public func fuzzAddress(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     if !text.isEmpty && encoded.utf8.count <= 500 { precondition(XText.isValid(encoded), "xtext encoding is not valid xtext") }
     if let decoded = XText.decode(encoded) { precondition(decoded == text, "xtext round trip changed the text") }
     if let decoded = XText.decode(text) { _ = XText.encode(decoded) }
-    if !hasZoneInLiteral(text) && MailAddress.isDomainOrAddressLiteral(text) {
+    if MailAddress.isDomainOrAddressLiteral(text) {
         // Taken as a HELO name and copied raw into Received: it must not open a comment.
         precondition(!hasControl(text) && isPlainLiteral(text) && !text.contains("(") && !text.contains(")"),
                      "HELO name taken as a domain or literal: \(text.debugDescription)")
