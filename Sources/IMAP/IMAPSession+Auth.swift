@@ -39,6 +39,11 @@ extension IMAPSession {
         guard plaintextAuthPermitted else {
             return no(tag, "Plaintext authentication requires TLS (use STARTTLS)", code: .privacyRequired)
         }
+        // A literal may carry any byte; a login name with a control character would carry
+        // it into the log (SASL refuses the same names).
+        guard !user.isEmpty, !CommandText.hasControlCharacters(user.utf8) else {
+            return bad(tag, "Invalid user name", &actions)
+        }
         authMechanism = "LOGIN"
         verify(tag, .plain(authorizationID: "", user: user, password: password), &actions)
     }

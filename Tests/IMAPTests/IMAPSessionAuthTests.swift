@@ -63,6 +63,12 @@ import Policy
                                                      digest: "0123456789abcdef0123456789abcdef"))
     }
 
+    @Test func loginNamesWithControlsAreRefused() {
+        let h = IMAPSessionHarness()
+        #expect(h.send("a LOGIN {4+}\r\nb\rob secret") == "a BAD Invalid user name\r\n")
+        #expect(h.credentials.isEmpty)
+    }
+
     @Test func saslCancelAndGarbage() {
         let h = IMAPSessionHarness()
         _ = h.send("a AUTHENTICATE PLAIN")
