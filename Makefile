@@ -5,7 +5,7 @@
 .PHONY: run test deps test-deps build build-release unit e2e bench clean fuzz-ci test-asan test-tsan
 
 RUN_PACKAGES  := liblua5.4-dev liblmdb-dev libcrypt-dev pkg-config openssl
-TEST_PACKAGES := $(RUN_PACKAGES) swaks curl python3 python3-pytest lmdb-utils fetchmail getmail6 dnsmasq-base postfix python3-aiosmtpd isync offlineimap3 neomutt tmux
+TEST_PACKAGES := $(RUN_PACKAGES) swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl strace curl python3 python3-pytest lmdb-utils fetchmail getmail6 dnsmasq-base postfix python3-aiosmtpd isync offlineimap3 neomutt tmux
 SWIFT ?= swift
 PYTHON ?= /usr/bin/python3
 

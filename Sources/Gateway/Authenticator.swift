@@ -13,18 +13,8 @@ import SMTP
 struct Authenticator: Sendable {
     let context: ServerContext
 
-    enum Credentials: Sendable {
-        case password(authorizationID: String, user: String, password: String)
-        case challengeResponse(user: String, challenge: String, digest: String)
-        /// APOP (RFC 1939 §7): hex(MD5(timestamp + secret)).
-        case apop(user: String, timestamp: String, digest: String)
-
-        var user: String {
-            switch self {
-            case .password(_, let user, _), .challengeResponse(let user, _, _), .apop(let user, _, _): user
-            }
-        }
-    }
+    /// What the protocols gathered (MailCore's one SASL/USER/APOP credentials type).
+    typealias Credentials = MailCore.Credentials
 
     /// Returns the normalized account on success, nil on failure (no I/O besides the store).
     static func verify(_ credentials: Credentials, store: LMDBStore) -> String? {
@@ -42,7 +32,7 @@ struct Authenticator: Sendable {
         let address = LoginName.normalize(credentials.user)
         let account = address.flatMap(lookup)
         switch credentials {
-        case .password(let authorizationID, _, let password):
+        case .plain(let authorizationID, _, let password):
             let hash = account?.passwordHash
             let matches = passwordCheck(password, hash ?? dummy.hash)
             if let hash { dummy.learn(from: hash) }
@@ -50,7 +40,7 @@ struct Authenticator: Sendable {
             // No proxy authentication: an authorization id must name the same account.
             if !authorizationID.isEmpty && LoginName.normalize(authorizationID) != address { return nil }
             return address
-        case .challengeResponse(_, let challenge, let digest):
+        case .cramMD5(_, let challenge, let digest):
             let secret = account?.apopSecret
             let mac = HMAC<Insecure.MD5>.authenticationCode(for: Data(challenge.utf8),
                                                             using: SymmetricKey(data: Data((secret ?? dummy.secret).utf8)))

@@ -304,7 +304,7 @@ final class IMAPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         guard let info = session?.info else { return }
         Authenticator(context: server)
-            .check(.init(credentials), mechanism: mechanism, session: info, on: context.eventLoop)
+            .check(credentials, mechanism: mechanism, session: info, on: context.eventLoop)
             .whenComplete { [self] result in
                 let outcome: IMAPAuthOutcome
                 switch result {

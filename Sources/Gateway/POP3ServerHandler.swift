@@ -206,7 +206,7 @@ final class POP3ServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         let server = self.server
         let sessionInfo = session.info
         server.offload(on: context.eventLoop) {
-            Authenticator.verify(.init(credentials), store: server.store)
+            Authenticator.verify(credentials, store: server.store)
         }.flatMap { [self] verified -> EventLoopFuture<(String?, Bool, Verdict)> in
             let locked = verified.map { server.maildropLocks.acquire($0) } ?? false
             if locked { lockedAccount = verified }

@@ -173,7 +173,7 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .authenticate(let credentials, let mechanism):
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             Authenticator(context: server)
-                .authenticate(.init(credentials), mechanism: mechanism, session: session.info, on: context.eventLoop)
+                .authenticate(credentials, mechanism: mechanism, session: session.info, on: context.eventLoop)
                 .whenComplete { [self] result in
                     let outcome = (try? result.get()) ?? .refused(Reply(454, "4.7.0", "Temporary authentication failure"))
                     let account: String? = if case .success(let user) = outcome { user } else { nil }

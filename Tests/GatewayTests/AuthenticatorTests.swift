@@ -38,7 +38,7 @@ import MailStore
                                            ("not an address", "x", nil),
                                            ("alice%example.test", "right", "alice@example.test")] as [(String, String, String?)] {
             let calls = Calls()
-            let result = verify(.password(authorizationID: "", user: user, password: password), dummy: dummy, calls: calls)
+            let result = verify(.plain(authorizationID: "", user: user, password: password), dummy: dummy, calls: calls)
             #expect(result == expected, "\(user)")
             #expect(calls.hashes.count == 1, "\(user): \(calls.hashes.count) crypt verifications")
             // The stand-in has the real hash's scheme and salt length: the same cost.
@@ -49,7 +49,7 @@ import MailStore
 
     @Test func aMismatchedAuthorizationIDStillCostsAVerification() {
         let calls = Calls()
-        let result = verify(.password(authorizationID: "bob@example.test", user: "alice@example.test", password: "right"),
+        let result = verify(.plain(authorizationID: "bob@example.test", user: "alice@example.test", password: "right"),
                             dummy: DummyHash(), calls: calls)
         #expect(result == nil)
         #expect(calls.hashes.count == 1)
@@ -61,9 +61,9 @@ import MailStore
         let yescrypt = try #require(PasswordHash.make("pw", prefix: "$y$"))
         let accounts = ["y@example.test": account("y@example.test", hash: yescrypt)]
         let calls = Calls()
-        _ = Authenticator.verify(.password(authorizationID: "", user: "y@example.test", password: "bad"),
+        _ = Authenticator.verify(.plain(authorizationID: "", user: "y@example.test", password: "bad"),
                                  lookup: { accounts[$0] }, dummy: dummy) { calls.hashes.append($1); return PasswordHash.verify($0, against: $1) }
-        _ = Authenticator.verify(.password(authorizationID: "", user: "ghost@example.test", password: "pw"),
+        _ = Authenticator.verify(.plain(authorizationID: "", user: "ghost@example.test", password: "pw"),
                                  lookup: { accounts[$0] }, dummy: dummy) { calls.hashes.append($1); return PasswordHash.verify($0, against: $1) }
         #expect(calls.hashes.count == 2)
         #expect(DummyHash.settings(calls.hashes[1]) == DummyHash.settings(yescrypt))
@@ -84,7 +84,7 @@ import MailStore
     @Test func challengeResponsesForUnknownAccountsFail() {
         let calls = Calls()
         let dummy = DummyHash()
-        #expect(verify(.challengeResponse(user: "ghost@example.test", challenge: "<1@x>", digest: "00"), dummy: dummy, calls: calls) == nil)
+        #expect(verify(.cramMD5(user: "ghost@example.test", challenge: "<1@x>", digest: "00"), dummy: dummy, calls: calls) == nil)
         #expect(verify(.apop(user: "alice@example.test", timestamp: "<1@x>", digest: "00"), dummy: dummy, calls: calls) == nil)
         let good = md5Hex("<1@x>s3cret")
         #expect(verify(.apop(user: "apop@example.test", timestamp: "<1@x>", digest: good), dummy: dummy, calls: calls)
