@@ -225,6 +225,7 @@ void mg_state_close(lua_State *L) {
 
 size_t mg_memory_used(lua_State *L) { return vm_of(L)->used; }
 size_t mg_memory_limit(lua_State *L) { return vm_of(L)->limit; }
+void mg_set_memory_limit(lua_State *L, size_t limit) { vm_of(L)->limit = limit; }
 
 void mg_collect_garbage(lua_State *L) { lua_gc(L, LUA_GCCOLLECT, 0); }
 

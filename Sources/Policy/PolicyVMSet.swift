@@ -106,6 +106,13 @@ final class PolicyVMSet: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Runs `body` on every idle VM (tests).
+    func withIdleVMs(_ body: (LuaVM) -> Void) {
+        condition.lock()
+        defer { condition.unlock() }
+        idle.forEach(body)
+    }
+
     /// VMs replaced so far, once their replacements are in the pool.
     var replacementCount: Int {
         condition.lock()

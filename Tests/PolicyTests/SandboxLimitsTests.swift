@@ -3,6 +3,7 @@
 // suspension of a long call started on an event loop, memory built by the host, and
 // the bound on store writes. Each hostile script must end as a 451 quickly, and the
 // VM must serve the next call.
+import CLuaShim
 import Foundation
 import MailCore
 import Testing
@@ -311,4 +312,30 @@ func aWholeBudgetOfCCallsRunsInBoundedTime(call: String) throws {
     #expect(result.reply?.text.contains("more than 100 store writes in one hook call") == true, "\(String(describing: result.reply))")
     #expect(host.counterGet("k", windowSeconds: 60) == 100)
     #expect(host.whitelist.isEmpty)
+}
+
+@Test func aVMStillOverItsCapAfterACallIsReplaced() throws {
+    let host = TestPolicyHost()
+    let dir = PolicyDirectory()
+    dir.write("p.lua", """
+    local p = {}
+    function p.connect(session)
+      if session.client_ip == "192.0.2.66" then kept = string.rep("x", 3 * 1024 * 1024) end
+      return mailgate.accept
+    end
+    return p
+    """)
+    let set = try PolicyVMSet(configuration: dir.configuration(["p"], budget: 10_000_000, memory: 8 * 1024 * 1024, vms: 1),
+                              host: host, generation: 1)
+    #expect(set.run(.connect(session(ip: "192.0.2.66"))) == HookResult(verdict: .accept))
+    // The VM keeps 3 MiB in a global; a cap of 2 MiB leaves it over after any call.
+    set.withIdleVMs { mg_set_memory_limit($0.state, 2 * 1024 * 1024) }
+    _ = set.run(.connect(session()))
+    let deadline = Date().addingTimeInterval(10)
+    while set.replacementCount == 0 && Date() < deadline { usleep(1000) }
+    #expect(set.replacementCount == 1)
+    #expect(host.logs.contains { $0.message.contains("replacing it with a fresh one") })
+    // The fresh VM has the chain and none of the old one's memory.
+    #expect(set.run(.connect(session())) == HookResult(verdict: .accept))
+    set.withIdleVMs { vm in #expect(mg_memory_used(vm.state) < 1024 * 1024) }
 }

@@ -27,6 +27,8 @@ lua_State *mg_state_open(size_t memory_limit, mg_host_dispatch dispatch, void *c
 void mg_state_close(lua_State *L);
 size_t mg_memory_used(lua_State *L);
 size_t mg_memory_limit(lua_State *L);
+/// Changes the cap (tests: a VM left over its cap).
+void mg_set_memory_limit(lua_State *L, size_t limit);
 /// A full garbage collection (lua_gc is variadic: Swift cannot call it).
 void mg_collect_garbage(lua_State *L);
 
