@@ -45,6 +45,8 @@ final class InputGate {
         var rest = buffer
         while rest.readableBytes > 0 {
             guard canContinue() else {
+                // What nested calls queued meanwhile came later: it goes after the rest.
+                if var later = held { rest.writeBuffer(&later) }
                 held = rest
                 return
             }
