@@ -377,6 +377,11 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
 
 void mg_charge(lua_State *L, long long units) {
     mg_vm *vm = vm_of(L);
+    // One C call cannot be suspended: a price beyond this is refused whatever the
+    // budget, so no single call holds its thread (maybe an event loop) for long.
+    if (units > MG_MAX_CALL_UNITS)
+        luaL_error(L, "call too costly: %I instructions' worth of work in one call (the sandbox limit is %I)",
+                   (lua_Integer)units, (lua_Integer)MG_MAX_CALL_UNITS);
     if (!vm->stop) {
         vm->remaining -= units;
         if (vm->remaining <= 0) vm->stop = MG_STOP_BUDGET;

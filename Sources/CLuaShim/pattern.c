@@ -7,7 +7,8 @@
 // byte compared by a back-reference, %b or a plain find) and charges them to the
 // hook call's instruction budget as it goes (mg_charge_work: MG_STEPS_PER_UNIT steps
 // per instruction), so a call stops, with the budget error, as soon as the budget is
-// spent, and the wall time of a whole budget of pattern work is bounded. Semantics
+// spent, and the wall time of a whole budget of pattern work is bounded. One call
+// may take at most MG_MAX_CALL_STEPS steps whatever the budget. Semantics
 // follow the Lua 5.4 manual (§6.4.1); error texts are Lua's.
 #include <lua5.4/lua.h>
 #include <lua5.4/lauxlib.h>
@@ -22,6 +23,10 @@
 #define CAP_POSITION (-2)
 /// Steps counted before they are charged (and the deadline looked at).
 #define MG_STEP_FLUSH 4096
+/// Steps one call may take whatever the budget left: a C call cannot be suspended,
+/// so this bounds how long one holds its thread (an event loop, for a call that
+/// starts there) even under a budget raised far above the default.
+#define MG_MAX_CALL_STEPS (1LL << 20)
 
 typedef struct {
     const char *src_init, *src_end, *p_end;
@@ -29,6 +34,7 @@ typedef struct {
     int depth;
     int level;
     long long steps;
+    long long total;
     struct { const char *init; ptrdiff_t len; } capture[MG_MAX_CAPTURES];
 } matcher;
 
@@ -36,7 +42,11 @@ static void flush_steps(matcher *m) {
     if (m->steps > 0) {
         long long steps = m->steps;
         m->steps = 0;
+        m->total += steps;
         mg_charge_work(m->L, steps);
+        if (m->total > MG_MAX_CALL_STEPS)
+            luaL_error(m->L, "pattern too costly: more than %I steps in one call (the sandbox limit)",
+                       (lua_Integer)MG_MAX_CALL_STEPS);
     }
 }
 
@@ -256,6 +266,7 @@ static void prepare(matcher *m, lua_State *L, const char *s, size_t ls, const ch
     m->src_end = s + ls;
     m->p_end = p + lp;
     m->steps = 0;
+    m->total = 0;
 }
 
 static void restart(matcher *m) {

@@ -7,6 +7,9 @@
 /// Matcher steps (or bytes scanned) charged as one instruction of the budget.
 #define MG_STEPS_PER_UNIT 4
 
+/// The most one C call may be charged before it runs (see mg_charge).
+#define MG_MAX_CALL_UNITS (1LL << 18)
+
 /// Charges `units` instructions of C work to the hook call in progress; raises the
 /// budget (or deadline) error when it is spent. Call only from a C function run by Lua.
 void mg_charge(lua_State *L, long long units);
