@@ -375,6 +375,14 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
     raise_stop(L);
 }
 
+/// C work does not move the instruction count, so a loop of costly C calls would
+/// reach the count hook (where a call suspends itself) only after many of them: once
+/// the slice is over, make the hook fire at the thread's next instruction.
+static void nudge_if_slice_over(lua_State *L, mg_vm *vm) {
+    if (vm->slice_end_ns != 0 && vm->can_preempt && now_ns() >= vm->slice_end_ns)
+        lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+}
+
 void mg_charge(lua_State *L, long long units) {
     mg_vm *vm = vm_of(L);
     // One C call cannot be suspended: a price beyond this is refused whatever the
@@ -388,6 +396,7 @@ void mg_charge(lua_State *L, long long units) {
         else check_deadline(vm);
     }
     if (vm->stop) raise_stop(L);
+    nudge_if_slice_over(L, vm);
 }
 
 void mg_charge_work(lua_State *L, long long steps) {
@@ -796,6 +805,7 @@ static int host_trampoline(lua_State *L) {
     mg_vm *vm = vm_of(L);
     check_deadline(vm);
     if (vm->stop) return raise_stop(L);
+    nudge_if_slice_over(L, vm);
     int function_id = (int)lua_tointeger(L, lua_upvalueindex(1));
     int saved = vm->enforce;
     vm->enforce = 0;

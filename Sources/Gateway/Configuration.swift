@@ -94,6 +94,8 @@ public struct GatewayConfiguration: Sendable {
     public var logLevel: String
     /// Network threads (SwiftNIO event loops); 0 picks `automaticEventLoops`.
     public var eventLoops = 0
+    /// `[limits] policy_deadline`: wall time of one policy's hook call (451 4.3.0 past it).
+    public var policyDeadline: Duration = .seconds(5)
     /// The file this came from (nil = built-in defaults).
     public var sourceFile: String?
 

@@ -54,7 +54,13 @@ struct ConfigurationReader {
                 throw fail("tls", "set both certificate and private_key, or neither")
             }
         }
-        if let limits = table["limits"] { try readLimits(try self.table(limits, "limits"), into: &configuration.limits) }
+        if let limits = table["limits"] {
+            try readLimits(try self.table(limits, "limits"), into: &configuration.limits)
+            if let value = try self.table(limits, "limits")["policy_deadline"] {
+                configuration.policyDeadline = try duration(value, "limits.policy_deadline")
+                if configuration.policyDeadline <= .zero { throw fail("limits.policy_deadline", "must be a positive duration") }
+            }
+        }
         if let delivery = table["delivery"] {
             let section = try self.table(delivery, "delivery")
             try checkKeys(section, allowed: ["nameserver", "retry_intervals", "mx_port", "scan_interval", "max_connections",
@@ -111,7 +117,7 @@ struct ConfigurationReader {
         try checkKeys(section, allowed: ["max_message_size", "max_recipients", "queue_lifetime", "max_connections",
                                          "max_connections_per_ip", "command_timeout", "data_timeout", "session_timeout",
                                          "max_errors", "default_quota", "policy_instruction_budget",
-                                         "policy_memory_limit", "policy_vms", "shutdown_grace"], section: "limits")
+                                         "policy_memory_limit", "policy_vms", "policy_deadline", "shutdown_grace"], section: "limits")
         if let value = section["max_message_size"] { limits.maxMessageSize = Int(try size(value, "limits.max_message_size")) }
         if let value = section["max_recipients"] { limits.maxRecipients = try int(value, "limits.max_recipients", min: 1) }
         if let value = section["queue_lifetime"] { limits.queueLifetime = try duration(value, "limits.queue_lifetime") }

@@ -1,13 +1,27 @@
 // Runs policy hooks and adds the server's own recipient checks that no policy may
-// skip (mailbox quota), so answers come back as HookResults. A hook runs in place on
-// the event loop when a VM is idle (two thread hops cost more than a typical hook;
-// Lua is bounded by its instruction budget and the host's hot calls never wait on the
-// disk), else on the thread pool; a hook no policy defines costs nothing.
+// skip (mailbox quota), so answers come back as HookResults. A hook starts in place
+// on the event loop when a VM is idle (two thread hops cost more than a typical hook)
+// with a time slice (`PolicyConfiguration.eventLoopSlice`, 2 ms): a call still running
+// after it suspends itself at its next instruction and is finished on the thread pool,
+// its VM reserved, so a policy burning its budget (or waiting out its deadline) never
+// holds the loop longer than that. When every VM is busy the call goes to the pool and
+// waits there. A hook no policy defines costs nothing.
 import Foundation
 import MailCore
 import MailStore
 import NIOCore
+import NIOPosix
 import Policy
+
+/// The call `runInPlace` left suspended, handed to the `runOnPool` its caller makes
+/// next on the same thread (every caller follows a nil from `runInPlace` with
+/// `runOnPool` for the same call): the handlers keep their two-step shape, and the
+/// hot path (a call finished in place) allocates nothing for it.
+private final class SuspendedCallSlot: @unchecked Sendable {
+    var call: SuspendedHookCall?
+}
+
+private let suspendedCallSlot = ThreadSpecificVariable<SuspendedCallSlot>()
 
 struct PolicyRunner: Sendable {
     let context: ServerContext
@@ -20,15 +34,29 @@ struct PolicyRunner: Sendable {
     /// The result when it needs no waiting: no policy defines the hook (the engine
     /// answers `.next` without a VM, and the quota check only reads the store, so no two
     /// thread hops for it), or a VM is idle. Nil when every VM is busy: `runOnPool`.
+    /// A call that used up its slice is suspended: nil too, and `runOnPool` finishes it.
     func runInPlace(_ call: HookCall) -> HookResult? {
-        context.policy.runIfIdle(call).map { Self.withServerChecks(call, $0, context: context) }
+        switch context.policy.start(call) {
+        case .finished(let result)?:
+            return Self.withServerChecks(call, result, context: context)
+        case .suspended(let suspended)?:
+            let slot = suspendedCallSlot.currentValue ?? SuspendedCallSlot()
+            slot.call = suspended
+            suspendedCallSlot.currentValue = slot
+            return nil
+        case nil:
+            return nil
+        }
     }
 
-    /// Runs `call` on the thread pool, waiting there for a VM.
+    /// Runs `call` on the thread pool, waiting there for a VM, or finishes it there
+    /// when `runInPlace` just suspended it.
     func runOnPool(_ call: HookCall, on eventLoop: EventLoop) -> EventLoopFuture<HookResult> {
         let context = self.context
+        let suspended = suspendedCallSlot.currentValue?.call
+        suspendedCallSlot.currentValue?.call = nil
         return context.offload(on: eventLoop) {
-            Self.withServerChecks(call, context.policy.run(call), context: context)
+            Self.withServerChecks(call, suspended?.finish() ?? context.policy.run(call), context: context)
         }
     }
 

@@ -15,6 +15,7 @@ extension GatewayConfiguration {
             ],
             instructionBudget: limits.policyInstructionBudget,
             memoryLimit: limits.policyMemoryLimit,
-            vmCount: limits.policyVMs)
+            vmCount: limits.policyVMs,
+            deadline: policyDeadline)
     }
 }
