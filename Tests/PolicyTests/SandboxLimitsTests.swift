@@ -353,3 +353,28 @@ func aWholeBudgetOfCCallsRunsInBoundedTime(call: String) throws {
     #expect(set.run(.connect(session())) == HookResult(verdict: .accept))
     set.withIdleVMs { vm in #expect(mg_memory_used(vm.state) < 1024 * 1024) }
 }
+
+@Test func aLoopOfCostlyCCallsIsSuspendedAfterItsSliceToo() throws {
+    let dir = PolicyDirectory()
+    // Few instructions, much C work: the slice must end at the next instruction after
+    // the C call that used it up, not when the instruction count reaches the hook.
+    dir.write("p.lua", """
+    local p = {}
+    function p.connect(session)
+      local s = string.rep("a", 5800)
+      for i = 1, 100 do pcall(s.find, s, "a*b") end
+      return mailgate.accept
+    end
+    return p
+    """)
+    var configuration = dir.configuration(["p"], budget: 1_000_000_000, vms: 1)
+    configuration.eventLoopSlice = .milliseconds(1)
+    let engine = try PolicyEngine(configuration: configuration, host: TestPolicyHost())
+    let started = Date()
+    guard case .suspended(let suspended)? = engine.start(.connect(session())) else {
+        Issue.record("the call was not suspended")
+        return
+    }
+    #expect(Date().timeIntervalSince(started) < 0.05)
+    #expect(suspended.finish() == HookResult(verdict: .accept))
+}
