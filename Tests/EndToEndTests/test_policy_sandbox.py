@@ -11,9 +11,11 @@ import statistics
 import threading
 import time
 
+import subprocess
+
 import pytest
 
-from conftest import ROOT, wait_for
+from conftest import BIN, ROOT, wait_for
 
 HOSTILE = r"""
 local hostile = {}
@@ -199,3 +201,16 @@ def test_copies_of_a_huge_header_fail_the_call_not_the_vm(make_server, tmp_path)
     # The (only) VM still serves: the next message is accepted.
     server.deliver("bob@example.test", subject="after")
     assert len(server.messages("bob@example.test")) == 1
+
+
+@pytest.mark.parametrize("setting, key", [
+    ('[limits]\npolicy_deadline = "0s"\n', "limits.policy_deadline"),
+    ('[limits]\npolicy_deadline = "soon"\n', "limits.policy_deadline"),
+    ('[policy.relay]\ndeadline = "soon"\n', "[policy.relay] deadline"),
+])
+def test_an_invalid_deadline_is_refused_at_start(make_server, setting, key):
+    server = make_server(start=False)
+    server.write_config(setting)
+    result = subprocess.run([BIN, "--config", str(server.config), "serve"], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert key in result.stderr + result.stdout, result.stderr
