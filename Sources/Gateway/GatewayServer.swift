@@ -402,7 +402,10 @@ public final class GatewayServer: @unchecked Sendable {
         do {
             let file = currentConfigurationFile()
             var fresh = GatewayConfiguration.defaults(baseDirectory: startDirectory)
-            if let file { fresh = try GatewayConfiguration.load(path: file) }
+            if let file {
+                try ConfigurationSyntaxCheck.check(path: file)
+                fresh = try GatewayConfiguration.load(path: file)
+            }
             // Listeners, the data directory and the event loops need a restart; keep
             // the running ones, and say so when the file asks for others.
             var needRestart: [String] = []

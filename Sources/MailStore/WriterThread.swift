@@ -58,7 +58,13 @@ final class WriterThread: @unchecked Sendable {
         condition.lock()
         running = true
         condition.unlock()
-        let thread = Thread { [self] in self.main() }
+        // Weak in the block (the Thread keeps its block for good, and `self.thread` keeps
+        // the Thread: a strong capture leaked every writer, its observers and its
+        // environment); strong for as long as `main` runs.
+        let thread = Thread { [weak self] in
+            guard let self else { return }
+            self.main()
+        }
         thread.name = "mailgate-store-writer"
         thread.stackSize = 1 << 20
         self.thread = thread

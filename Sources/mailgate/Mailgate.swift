@@ -25,7 +25,10 @@ struct GlobalOptions: ParsableArguments {
     func load() throws -> GatewayConfiguration {
         var configuration: GatewayConfiguration
         if let path = config ?? (FileManager.default.fileExists(atPath: "mailgate.toml") ? "mailgate.toml" : nil) {
-            do { configuration = try GatewayConfiguration.load(path: path) }
+            do {
+                try ConfigurationSyntaxCheck.check(path: path)
+                configuration = try GatewayConfiguration.load(path: path)
+            }
             catch { throw CLIError("configuration error: \(error)") }
         } else {
             configuration = GatewayConfiguration.defaults()

@@ -388,3 +388,32 @@ def test_reload_finds_a_configuration_created_after_a_start_on_defaults(tmp_path
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
         log.close()
+
+
+# The TOML library behind TOMLKit aborts on some malformed files (fuzzer reproducers in
+# Fuzz/crashes/config): mailgate parses a file in a child process first, so such a file
+# is one clear error and a reload leaves the running server as it was.
+ABORTING_TOML = ["[\\x]\n", "[limits]\nm= [1, 2.5, true, 7379-05-02T.27:3:00Z] }\n"]
+
+
+@pytest.mark.parametrize("text", ABORTING_TOML)
+def test_a_toml_file_that_would_abort_the_parser_is_one_clear_error(tmp_path, text):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    result = subprocess.run([BIN, "--config", str(bad), "domain", "list"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result
+    assert result.stderr.count("\n") == 1 and "the TOML parser cannot read this file" in result.stderr
+    assert str(bad) in result.stderr
+
+
+@pytest.mark.parametrize("text", ABORTING_TOML)
+def test_reloading_a_file_that_would_abort_the_parser_keeps_the_server(make_server, text):
+    server = make_server()
+    good = server.config.read_text()
+    server.config.write_text(text)
+    result = server.cli("reload", check=False)
+    assert result.returncode != 0 and "the TOML parser cannot read this file" in result.stderr
+    assert server.process.poll() is None, "the server is still running"
+    server.config.write_text(good)
+    server.deliver("bob@example.test", subject="after a bad reload")
+    assert len(server.messages("bob@example.test")) == 1
