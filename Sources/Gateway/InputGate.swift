@@ -32,8 +32,11 @@ final class InputGate {
     }
 
     /// Gives `buffer` to `deliver` slice by slice while `canContinue()` holds (the channel
-    /// is writable and the session open); keeps the rest for `resume`.
-    func feed(_ buffer: ByteBuffer, canContinue: () -> Bool, deliver: (ByteBuffer) -> Void) {
+    /// is writable and the session open); keeps the rest for `resume`. While
+    /// `takesWhole()` (message content is arriving: it is answered once, at its end) the
+    /// rest goes in one piece.
+    func feed(_ buffer: ByteBuffer, canContinue: () -> Bool, takesWhole: () -> Bool = { false },
+              deliver: (ByteBuffer) -> Void) {
         if feeding || held != nil {
             // A read that was already under way, or a nested call from a write's
             // writability event: queue behind what is held, in order.
@@ -50,22 +53,22 @@ final class InputGate {
                 held = rest
                 return
             }
-            let slice = rest.readSlice(length: min(Self.sliceSize, rest.readableBytes))!
-            deliver(slice)
+            let length = takesWhole() ? rest.readableBytes : min(Self.sliceSize, rest.readableBytes)
+            deliver(rest.readSlice(length: length)!)
         }
         // Input queued by nested calls while delivering.
         if let queued = held, canContinue() {
             held = nil
             feeding = false
-            feed(queued, canContinue: canContinue, deliver: deliver)
+            feed(queued, canContinue: canContinue, takesWhole: takesWhole, deliver: deliver)
         }
     }
 
     /// The output drained: feed what was held.
-    func resume(canContinue: () -> Bool, deliver: (ByteBuffer) -> Void) {
+    func resume(canContinue: () -> Bool, takesWhole: () -> Bool = { false }, deliver: (ByteBuffer) -> Void) {
         guard !feeding, let buffer = held else { return }
         held = nil
-        feed(buffer, canContinue: canContinue, deliver: deliver)
+        feed(buffer, canContinue: canContinue, takesWhole: takesWhole, deliver: deliver)
     }
 
     /// The connection ended: drop what is held.

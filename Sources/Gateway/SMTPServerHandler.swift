@@ -63,12 +63,16 @@ final class SMTPServerHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         guard !session.isClosed, buffer.readableBytes > 0 else { return }
-        input.feed(buffer, canContinue: { canTakeInput(context) }) { receive($0, context: context) }
+        input.feed(buffer, canContinue: { canTakeInput(context) }, takesWhole: { session.isReceivingMessage }) {
+            receive($0, context: context)
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
-            input.resume(canContinue: { canTakeInput(context) }) { receive($0, context: context) }
+            input.resume(canContinue: { canTakeInput(context) }, takesWhole: { session.isReceivingMessage }) {
+                receive($0, context: context)
+            }
         }
         context.fireChannelWritabilityChanged()
     }

@@ -35,6 +35,17 @@ import Testing
         #expect(received == expected)
     }
 
+    @Test func messageContentGoesWhole() {
+        let gate = InputGate()
+        var slices: [Int] = []
+        var inData = false
+        gate.feed(buffer(10_000), canContinue: { true }, takesWhole: { inData }) { slice in
+            slices.append(slice.readableBytes)
+            inData = true   // the first slice started DATA
+        }
+        #expect(slices == [4096, 5904])
+    }
+
     @Test func discardDropsWhatIsHeld() {
         let gate = InputGate()
         gate.feed(buffer(100), canContinue: { false }) { _ in Issue.record("nothing is delivered while blocked") }
