@@ -67,10 +67,10 @@ public struct SMTPSession: Sendable {
     /// RFC 4954 §4 names this reply for an AUTH line past the limit.
     static let authLineTooLong = Reply(500, "5.5.6", "Authentication exchange line is too long")
 
-    /// The first four bytes upper-cased when they are followed by a space or end the line.
+    /// The first four bytes upper-cased when they are followed by a space or end the line
+    /// (also asked of the first bytes the framer kept of an over-long line).
     static func verbPrefix(_ bytes: [UInt8]) -> String {
         guard bytes.count >= 4, bytes.count == 4 || bytes[4] == UInt8(ascii: " ") else { return "" }
-        // (also given the first bytes of an over-long line)
         return String(decoding: bytes[0..<4].map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 }, as: UTF8.self)
     }
 
