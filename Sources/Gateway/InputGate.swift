@@ -22,13 +22,11 @@ final class InputGate {
     /// Whether input is waiting for the output to drain.
     var isHolding: Bool { held != nil }
 
-    /// Installs NIO's back-pressure handler in front of `handler` (reads stop while the
-    /// channel is not writable) and sets the water marks.
+    /// Installs NIO's back-pressure handler in front of `handler`: reads stop while the
+    /// channel is not writable. NIO's default write-buffer water marks (32/64 KiB) are
+    /// the bounds; setting them again per connection cost a future per accepted socket.
     static func install(before handler: ChannelHandler, context: ChannelHandlerContext) {
-        let pipeline = context.pipeline.syncOperations
-        try? pipeline.addHandler(BackPressureHandler(), position: .before(handler))
-        context.channel.setOption(ChannelOptions.writeBufferWaterMark,
-                                  value: .init(low: 32 * 1024, high: 64 * 1024)).whenFailure { _ in }
+        try? context.pipeline.syncOperations.addHandler(BackPressureHandler(), position: .before(handler))
     }
 
     /// Gives `buffer` to `deliver` slice by slice while `canContinue()` holds (the channel
