@@ -41,7 +41,7 @@ extension IMAPSession {
         }
         // A literal may carry any byte; a login name with a control character would carry
         // it into the log (SASL refuses the same names).
-        guard !user.isEmpty, !CommandText.hasControlCharacters(user.utf8) else {
+        guard !user.isEmpty, !CommandText.hasAnyControl(user.utf8) else {
             return bad(tag, "Invalid user name", &actions)
         }
         authMechanism = "LOGIN"

@@ -9,6 +9,13 @@ public enum CommandText {
         bytes.contains { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }
     }
 
+    /// True when `bytes` hold any C0 control (HT included) or DEL: for names (logins,
+    /// authorization ids), where even a tab has no business.
+    @inlinable
+    public static func hasAnyControl<Bytes: Sequence>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8 {
+        bytes.contains { $0 < 0x20 || $0 == 0x7F }
+    }
+
     /// `text` for echoing into a reply or a log: controls (and a backslash) are written
     /// as `\xNN`, so the echo stays one line and reads the same as what was sent.
     public static func escaped(_ text: String) -> String {

@@ -143,7 +143,7 @@ public struct SASLExchange: Sendable, Equatable {
 
     /// A login name or authorization id: valid UTF-8 without control characters.
     static func name(_ bytes: ArraySlice<UInt8>, allowEmpty: Bool) -> String? {
-        guard allowEmpty || !bytes.isEmpty, !CommandText.hasControlCharacters(bytes) else { return nil }
+        guard allowEmpty || !bytes.isEmpty, !CommandText.hasAnyControl(bytes) else { return nil }
         return String(validating: bytes, as: UTF8.self)
     }
 

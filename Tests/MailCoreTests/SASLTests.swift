@@ -35,7 +35,7 @@ import Testing
         #expect(exchange.respond(line(b64("late"))) == .failed(.malformed(.login)), "a finished exchange takes nothing more")
     }
 
-    @Test(arguments: ["bob\r\nX-Injected: 1", "bob\r", "bob\n", "b\u{1}ob", "bob\u{7F}"])
+    @Test(arguments: ["bob\r\nX-Injected: 1", "bob\r", "bob\n", "b\u{1}ob", "bob\u{7F}", "b\tob"])
     func loginNamesWithControlsAreRefused(_ user: String) {
         var (plain, _) = SASLExchange.start(.plain, initialResponse: nil, challenge: { "" })
         #expect(plain.respond(line(b64("\0\(user)\0pw"))) == .failed(.malformed(.plain)))
