@@ -28,4 +28,12 @@ public protocol PolicyHost: Sendable {
     func now() -> Double
 
     func log(_ level: PolicyLogLevel, policy: String, _ message: String)
+
+    /// The resolver behind `mailgate.dns`; nil when there is none (every lookup then
+    /// fails with "unreachable").
+    var dns: (any DNSLookupService)? { get }
+}
+
+extension PolicyHost {
+    public var dns: (any DNSLookupService)? { nil }
 }
