@@ -62,6 +62,8 @@ typedef struct mg_vm {
     unsigned long long slice_end_ns;  // the call may be suspended after this; 0: never
     int can_preempt;        // every resumer between here and the call thread can yield
     int preempting;         // a suspension is on its way out to the call thread
+    int can_wait;           // every resumer between here and the call thread can yield
+    int waiting;            // the suspension on its way out is a wait for the host
     lua_State *main;
     lua_State *call_thread; // hook calls run on it (anchored in the registry)
     int call_ref;
@@ -489,19 +491,22 @@ static int co_run(lua_State *L, lua_State *co, int narg, int wrapped) {
         int interval = interval_of(vm, co);
         mg_charge(L, interval);
         lua_sethook(co, budget_hook, LUA_MASKCOUNT, interval);
-        int outer = vm->can_preempt;
+        int outer = vm->can_preempt, outer_wait = vm->can_wait;
         vm->can_preempt = outer && lua_isyieldable(L);
+        vm->can_wait = outer_wait && lua_isyieldable(L);
         int nres = 0;
         int status = lua_resume(co, L, narg, &nres);
         vm->can_preempt = outer;
+        vm->can_wait = outer_wait;
         if (vm->stop) {
             // A coroutine that died of the stop may have its hooks disabled (see
             // budget_hook): it must never run Lua again, not even __close handlers.
             if (status != LUA_OK && status != LUA_YIELD) mark_stopped(L, wrapped ? lua_upvalueindex(1) : 1);
             return raise_stop(L);
         }
-        if (status == LUA_YIELD && vm->preempting) {
+        if (status == LUA_YIELD && (vm->preempting || vm->waiting)) {
             lua_pop(co, nres);
+            // A wait only starts where mg_can_wait said every resumer can pass it up.
             if (lua_isyieldable(L)) return lua_yieldk(L, 0, (lua_KContext)wrapped, co_continue);
             vm->preempting = 0;  // cannot pass it up (can_preempt said so): run on
             narg = 0;
@@ -671,7 +676,7 @@ static int resume_call(lua_State *L, int nargs, int *nresults) {
     int status = lua_resume(T, L, nargs, &nres);
     vm->enforce = saved;
     *nresults = 0;
-    if (status == LUA_YIELD && vm->preempting && !vm->stop) return LUA_YIELD;
+    if (status == LUA_YIELD && (vm->preempting || vm->waiting) && !vm->stop) return LUA_YIELD;
     if (status == LUA_OK && !vm->stop) {
         lua_xmove(T, L, nres);
         lua_settop(T, 0);
@@ -714,6 +719,8 @@ int mg_call_begin(lua_State *L, int nargs, long long instructions, long long dea
         vm->slice_end_ns = now + (unsigned long long)slice_us * 1000ull;
         vm->can_preempt = 1;
     }
+    vm->can_wait = 1;
+    vm->waiting = 0;
     lua_sethook(T, budget_hook, LUA_MASKCOUNT, vm->granularity);
     lua_xmove(L, T, nargs + 1);
     return resume_call(L, nargs, nresults);
@@ -724,7 +731,69 @@ int mg_call_continue(lua_State *L, int *nresults) {
     vm->preempting = 0;
     vm->slice_end_ns = 0;
     vm->can_preempt = 0;
+    vm->can_wait = 1;
     return resume_call(L, 0, nresults);
+}
+
+int mg_call_waiting(lua_State *L) { return vm_of(L)->waiting; }
+
+long long mg_call_time_left_ms(lua_State *L) {
+    mg_vm *vm = vm_of(L);
+    if (vm->deadline_ns == 0) return -1;
+    unsigned long long now = now_ns();
+    return now >= vm->deadline_ns ? 0 : (long long)((vm->deadline_ns - now) / 1000000ull);
+}
+
+int mg_can_wait(lua_State *L) {
+    mg_vm *vm = vm_of(L);
+    return vm->can_wait && L != vm->main && lua_isyieldable(L);
+}
+
+void mg_call_detach(lua_State *L, mg_call_snapshot *out) {
+    mg_vm *vm = vm_of(L);
+    out->budget = vm->budget;
+    out->remaining = vm->remaining;
+    out->step_rest = vm->step_rest;
+    out->deadline_ms = vm->deadline_ms;
+    out->deadline_ns = vm->deadline_ns;
+    out->alloc_rest = vm->alloc_rest;
+    out->stop = vm->stop;
+    out->granularity = vm->granularity;
+    out->limit_hit = vm->limit_hit;
+    memcpy(out->stop_where, vm->stop_where, sizeof out->stop_where);
+    out->thread_ref = vm->call_ref;
+    int saved = vm->enforce;
+    vm->enforce = 0;
+    vm->call_thread = lua_newthread(vm->main);
+    vm->call_ref = luaL_ref(vm->main, LUA_REGISTRYINDEX);
+    vm->enforce = saved;
+    vm->waiting = 0;
+    vm->preempting = 0;
+    vm->can_preempt = 0;
+    vm->slice_end_ns = 0;
+    vm->deadline_ns = 0;
+    vm->stop = 0;
+}
+
+void mg_call_attach(lua_State *L, const mg_call_snapshot *in) {
+    mg_vm *vm = vm_of(L);
+    luaL_unref(vm->main, LUA_REGISTRYINDEX, vm->call_ref);
+    lua_rawgeti(vm->main, LUA_REGISTRYINDEX, in->thread_ref);
+    vm->call_thread = lua_tothread(vm->main, -1);
+    lua_pop(vm->main, 1);
+    vm->call_ref = in->thread_ref;
+    vm->budget = in->budget;
+    vm->remaining = in->remaining;
+    vm->step_rest = in->step_rest;
+    vm->deadline_ms = in->deadline_ms;
+    vm->deadline_ns = in->deadline_ns;
+    vm->alloc_rest = (size_t)in->alloc_rest;
+    vm->stop = in->stop;
+    vm->granularity = in->granularity;
+    vm->limit_hit = in->limit_hit;
+    memcpy(vm->stop_where, in->stop_where, sizeof vm->stop_where);
+    vm->waiting = 0;
+    vm->preempting = 0;
 }
 
 int mg_declared_parameters(lua_State *L, int index) {
@@ -803,6 +872,23 @@ int mg_pcall(lua_State *L, int nargs, int nresults) {
 
 // ---- host functions ----------------------------------------------------------
 
+static int host_results(lua_State *L, mg_vm *vm, int saved, int results);
+
+/// Where a host function that waited goes on: the host pushes what the operation
+/// gave (the values resume passed are none). A call past its deadline stops here.
+static int host_resumed(lua_State *L, int status, lua_KContext ctx) {
+    (void)status; (void)ctx;
+    mg_vm *vm = vm_of(L);
+    vm->waiting = 0;
+    check_deadline(vm);
+    if (vm->stop) return raise_stop(L);
+    int saved = vm->enforce;
+    vm->enforce = 0;
+    int results = vm->dispatch(L, vm->context, MG_HOST_RESUME);
+    vm->enforce = saved;
+    return host_results(L, vm, saved, results);
+}
+
 static int host_trampoline(lua_State *L) {
     mg_vm *vm = vm_of(L);
     check_deadline(vm);
@@ -813,6 +899,16 @@ static int host_trampoline(lua_State *L) {
     vm->enforce = 0;
     int results = vm->dispatch(L, vm->context, function_id);
     vm->enforce = saved;
+    if (results == MG_HOST_WAIT) {
+        // Every resumer up to the call thread passes this yield up (co_run); the
+        // runner parks the call until the host continues it (host_resumed).
+        vm->waiting = 1;
+        return lua_yieldk(L, 0, 0, host_resumed);
+    }
+    return host_results(L, vm, saved, results);
+}
+
+static int host_results(lua_State *L, mg_vm *vm, int saved, int results) {
     if (results < 0) {  // Swift has returned: safe to unwind now
         push_policy_position(L, 1);
         lua_insert(L, -2);

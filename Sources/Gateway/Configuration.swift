@@ -91,6 +91,12 @@ public struct GatewayConfiguration: Sendable {
     public var pluginDirectory: String
     public var policyChain: [String]
     public var policySettings: [String: PolicyValue]
+    /// `[policy] shadow`: policies run after the chain whose verdicts are only compared.
+    public var policyShadow: [String] = []
+    /// `[limits] policy_dns_lookups`: DNS lookups one policy's hook call may make.
+    public var policyDNSLookups = 20
+    /// `[limits] policy_dns_timeout`: the longest one DNS lookup of a policy may take.
+    public var policyDNSTimeout: Duration = .seconds(3)
     public var logLevel: String
     /// Network threads (SwiftNIO event loops); 0 picks `automaticEventLoops`.
     public var eventLoops = 0

@@ -60,6 +60,14 @@ struct ConfigurationReader {
                 configuration.policyDeadline = try duration(value, "limits.policy_deadline")
                 if configuration.policyDeadline <= .zero { throw fail("limits.policy_deadline", "must be a positive duration") }
             }
+            let section = try self.table(limits, "limits")
+            if let value = section["policy_dns_lookups"] {
+                configuration.policyDNSLookups = try int(value, "limits.policy_dns_lookups", min: 0)
+            }
+            if let value = section["policy_dns_timeout"] {
+                configuration.policyDNSTimeout = try duration(value, "limits.policy_dns_timeout")
+                if configuration.policyDNSTimeout <= .zero { throw fail("limits.policy_dns_timeout", "must be a positive duration") }
+            }
         }
         if let delivery = table["delivery"] {
             let section = try self.table(delivery, "delivery")
@@ -117,7 +125,8 @@ struct ConfigurationReader {
         try checkKeys(section, allowed: ["max_message_size", "max_recipients", "queue_lifetime", "max_connections",
                                          "max_connections_per_ip", "command_timeout", "data_timeout", "session_timeout",
                                          "max_errors", "default_quota", "policy_instruction_budget",
-                                         "policy_memory_limit", "policy_vms", "policy_deadline", "shutdown_grace"], section: "limits")
+                                         "policy_memory_limit", "policy_vms", "policy_deadline", "shutdown_grace",
+                                         "policy_dns_lookups", "policy_dns_timeout"], section: "limits")
         if let value = section["max_message_size"] { limits.maxMessageSize = Int(try size(value, "limits.max_message_size")) }
         if let value = section["max_recipients"] { limits.maxRecipients = try int(value, "limits.max_recipients", min: 1) }
         if let value = section["queue_lifetime"] { limits.queueLifetime = try duration(value, "limits.queue_lifetime") }
@@ -175,6 +184,11 @@ struct ConfigurationReader {
                 configuration.policyChain = try strings(value, "policy.chain")
                 for name in configuration.policyChain where !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) {
                     throw fail("policy.chain", "\"\(name)\" is not a policy name (letters, digits, _ and -)")
+                }
+            case "shadow":
+                configuration.policyShadow = try strings(value, "policy.shadow")
+                for name in configuration.policyShadow where !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) {
+                    throw fail("policy.shadow", "\"\(name)\" is not a policy name (letters, digits, _ and -)")
                 }
             default:
                 guard value.table != nil else { throw fail("policy.\(key)", "expected a table of settings for policy \"\(key)\"") }

@@ -369,12 +369,22 @@ public final class GatewayServer: @unchecked Sendable {
         }
     }
 
+    /// Shadow policy figures for `mailgate status` (nil while none ran).
+    func recordShadowCounts() {
+        let policyStatus = context.policy.status
+        let running = !policyStatus.shadow.isEmpty || policyStatus.shadowCalls > 0
+        status.shadowPolicies = running ? policyStatus.shadow : nil
+        status.shadowDisagreements = running ? policyStatus.shadowDisagreements : nil
+        status.shadowCalls = running ? policyStatus.shadowCalls : nil
+    }
+
     func scheduleHousekeeping() {
         let timer = DispatchSource.makeTimerSource(queue: controlQueue)
         timer.schedule(deadline: .now() + 5, repeating: 5)
         timer.setEventHandler { [self] in
             guard !shuttingDown else { return }
             status.connections = context.connections.withLockedValue { $0.total }
+            recordShadowCounts()
             status.updatedAt = Date().timeIntervalSince1970
             status.write(dataDirectory: configuration.dataDirectory)
         }
@@ -430,6 +440,7 @@ public final class GatewayServer: @unchecked Sendable {
             status.policyGeneration = policyStatus.generation
             status.policyLoadedAt = policyStatus.loadedAt.timeIntervalSince1970
             status.policies = policyStatus.policies
+            recordShadowCounts()
             status.tlsCertificate = tls.certificatePath
             status.tlsSelfSigned = tls.selfSigned
             status.lastReloadError = nil

@@ -2,10 +2,10 @@
 // skip (mailbox quota), so answers come back as HookResults. A hook starts in place
 // on the event loop when a VM is idle (two thread hops cost more than a typical hook)
 // with a time slice (`PolicyConfiguration.eventLoopSlice`, 2 ms): a call still running
-// after it suspends itself at its next instruction and is finished on the thread pool,
-// its VM reserved, so a policy burning its budget (or waiting out its deadline) never
-// holds the loop longer than that. When every VM is busy the call goes to the pool and
-// waits there. A hook no policy defines costs nothing.
+// after it suspends itself at its next instruction and goes on off the loop, its VM
+// reserved, so a policy burning its budget never holds the loop longer than that. A
+// call waiting for DNS holds no VM and no thread; a call finding every VM busy queues
+// for the next free one. A hook no policy defines costs nothing.
 import Foundation
 import MailCore
 import MailStore
@@ -13,15 +13,15 @@ import NIOCore
 import NIOPosix
 import Policy
 
-/// The call `runInPlace` left suspended, handed to the `runOnPool` its caller makes
+/// The call `runInPlace` left pending, handed to the `runOnPool` its caller makes
 /// next on the same thread (every caller follows a nil from `runInPlace` with
 /// `runOnPool` for the same call): the handlers keep their two-step shape, and the
 /// hot path (a call finished in place) allocates nothing for it.
-private final class SuspendedCallSlot: @unchecked Sendable {
-    var call: SuspendedHookCall?
+private final class PendingCallSlot: @unchecked Sendable {
+    var call: PendingHookCall?
 }
 
-private let suspendedCallSlot = ThreadSpecificVariable<SuspendedCallSlot>()
+private let pendingCallSlot = ThreadSpecificVariable<PendingCallSlot>()
 
 struct PolicyRunner: Sendable {
     let context: ServerContext
@@ -32,32 +32,42 @@ struct PolicyRunner: Sendable {
     }
 
     /// The result when it needs no waiting: no policy defines the hook (the engine
-    /// answers `.next` without a VM, and the quota check only reads the store, so no two
-    /// thread hops for it), or a VM is idle. Nil when every VM is busy: `runOnPool`.
-    /// A call that used up its slice is suspended: nil too, and `runOnPool` finishes it.
+    /// answers `.next` without a VM, and the quota check only reads the store), or a
+    /// VM was idle and the call finished within its slice. Nil otherwise: the call goes
+    /// on elsewhere (after its slice, while it waits for DNS, or queued for a VM) and
+    /// `runOnPool` gives its future.
     func runInPlace(_ call: HookCall) -> HookResult? {
         switch context.policy.start(call) {
-        case .finished(let result)?:
+        case .finished(let result):
             return Self.withServerChecks(call, result, context: context)
-        case .suspended(let suspended)?:
-            let slot = suspendedCallSlot.currentValue ?? SuspendedCallSlot()
-            slot.call = suspended
-            suspendedCallSlot.currentValue = slot
-            return nil
-        case nil:
+        case .pending(let pending):
+            let slot = pendingCallSlot.currentValue ?? PendingCallSlot()
+            slot.call = pending
+            pendingCallSlot.currentValue = slot
             return nil
         }
     }
 
-    /// Runs `call` on the thread pool, waiting there for a VM, or finishes it there
-    /// when `runInPlace` just suspended it.
+    /// The future of the call `runInPlace` just left pending (or of `call` started now).
     func runOnPool(_ call: HookCall, on eventLoop: EventLoop) -> EventLoopFuture<HookResult> {
         let context = self.context
-        let suspended = suspendedCallSlot.currentValue?.call
-        suspendedCallSlot.currentValue?.call = nil
-        return context.offload(on: eventLoop) {
-            Self.withServerChecks(call, suspended?.finish() ?? context.policy.run(call), context: context)
+        let pending = pendingCallSlot.currentValue?.call
+        pendingCallSlot.currentValue?.call = nil
+        let promise = eventLoop.makePromise(of: HookResult.self)
+        let complete: @Sendable (HookResult) -> Void = { result in
+            // The quota check reads the store: not on the thread that finished Lua work
+            // for other sessions, but it never waits on the disk either.
+            promise.succeed(Self.withServerChecks(call, result, context: context))
         }
+        if let pending {
+            pending.whenFinished(complete)
+        } else {
+            switch context.policy.start(call) {
+            case .finished(let result): complete(result)
+            case .pending(let started): started.whenFinished(complete)
+            }
+        }
+        return promise.futureResult
     }
 
     /// The checks no policy may skip, applied after the chain allowed the step.

@@ -4,7 +4,7 @@ import Policy
 
 extension GatewayConfiguration {
     public var policyConfiguration: PolicyConfiguration {
-        PolicyConfiguration(
+        var configuration = PolicyConfiguration(
             directory: policyDirectory, pluginDirectory: pluginDirectory, chain: policyChain,
             settings: policySettings,
             globals: [
@@ -17,5 +17,9 @@ extension GatewayConfiguration {
             memoryLimit: limits.policyMemoryLimit,
             vmCount: limits.policyVMs,
             deadline: policyDeadline)
+        configuration.shadow = policyShadow
+        configuration.maxHostWaits = policyDNSLookups
+        configuration.dnsTimeout = policyDNSTimeout
+        return configuration
     }
 }

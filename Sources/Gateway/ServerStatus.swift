@@ -21,6 +21,11 @@ public struct ServerStatus: Codable, Sendable {
     public var updatedAt: Double
     /// Keys the last reload found changed that only a restart applies ("listen", "data_dir").
     public var restartNeeded: [String]? = nil
+    /// `[policy] shadow` policies, their disagreements with the live chain (by shadow
+    /// policy) and the shadow calls compared so far.
+    public var shadowPolicies: [String]? = nil
+    public var shadowDisagreements: [String: Int]? = nil
+    public var shadowCalls: Int? = nil
 
     public static func path(dataDirectory: String) -> String { dataDirectory + "/mailgate.status" }
     public static func pidPath(dataDirectory: String) -> String { dataDirectory + "/mailgate.pid" }

@@ -163,6 +163,13 @@ public struct HookResult: Sendable, Equatable {
     /// Header fields the `data` hook asked to add (prepended in order).
     public var addedHeaders: [HeaderField]
     public var delivery: DeliveryAction
+    /// The policy whose verdict (or failure) ended the chain; nil when none did.
+    /// Not part of equality: results compare by what they do.
+    public var decidedBy: String?
+
+    public static func == (lhs: HookResult, rhs: HookResult) -> Bool {
+        lhs.verdict == rhs.verdict && lhs.addedHeaders == rhs.addedHeaders && lhs.delivery == rhs.delivery
+    }
 
     public init(verdict: Verdict, addedHeaders: [HeaderField] = [], delivery: DeliveryAction = .normal) {
         self.verdict = verdict; self.addedHeaders = addedHeaders; self.delivery = delivery

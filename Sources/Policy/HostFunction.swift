@@ -10,6 +10,8 @@ enum HostFunction: Int32, CaseIterable {
     case now, list, duration, size, parseAddress
     case addHeader
     case transactionField
+    case dnsQuery, dnsReverse
+    case readLibrary
 
     /// The key in the prelude's `host` table.
     var luaName: String {
@@ -33,6 +35,9 @@ enum HostFunction: Int32, CaseIterable {
         case .parseAddress: "parse_address"
         case .addHeader: "add_header"
         case .transactionField: "tx_field"
+        case .dnsQuery: "dns_query"
+        case .dnsReverse: "dns_reverse"
+        case .readLibrary: "read_library"
         }
     }
 
@@ -58,6 +63,9 @@ enum HostFunction: Int32, CaseIterable {
         case .parseAddress: "mailgate.parse_address"
         case .addHeader: "tx:add_header"
         case .transactionField: "tx"
+        case .dnsQuery: "mailgate.dns.query"
+        case .dnsReverse: "mailgate.dns.reverse"
+        case .readLibrary: "require"
         }
     }
 }

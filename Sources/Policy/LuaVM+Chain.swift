@@ -2,12 +2,16 @@
 // hook, in order, on the state's call thread with a fresh instruction budget and
 // deadline; the first final verdict wins. Any failure (Lua error, budget,
 // deadline, memory, bad return) ends the chain with `HookResult.policyFailure` and
-// an error log "file:line: message". A call started with a time slice (on an event
-// loop) may suspend itself once the slice is used: `start` then answers
-// `.suspended` and `finish` runs the rest, on another thread, with the VM still
-// reserved for it.
+// an error log "file:line: message", unless the policy's `on_error` is "next" (the
+// failure is logged and the chain goes on). A call started with a time slice (on an
+// event loop) may suspend itself once the slice is used: `start` then answers
+// `.suspended` and `continueCall` runs the rest, on another thread, with the VM still
+// reserved for it. A call may also come back `.waiting` for a host operation
+// (LuaVM+Waiting.swift). Shadow policies (`[policy] shadow`) sit after the live chain
+// in `policies` and run as a call of their own (`start(_:shadow:)`).
 import CLua
 import CLuaShim
+import Foundation
 import MailCore
 
 extension LuaVM {
@@ -20,19 +24,16 @@ extension LuaVM {
 
     enum Progress {
         case finished(HookResult)
+        /// The call used its slice: continue it with `continueCall` on a thread that may block.
         case suspended
+        /// The call waits for a host operation: park it (`park`) and continue it with
+        /// `continueParked` once the operation answered.
+        case waiting(HostWait)
     }
 
-    /// Runs `call` to its end (on a thread that may block).
-    func run(_ call: HookCall) -> HookResult {
-        switch start(call, sliceMicroseconds: 0) {
-        case .finished(let result): return result
-        case .suspended: return finish()  // not reached without a slice
-        }
-    }
-
-    /// Starts `call`; with a slice, it may come back `.suspended` (call `finish`).
-    func start(_ call: HookCall, sliceMicroseconds: Int64) -> Progress {
+    /// Starts `call` on the live chain (or, with `shadow`, on the shadow policies);
+    /// with a slice, it may come back `.suspended`; any call may come back `.waiting`.
+    func start(_ call: HookCall, sliceMicroseconds: Int64, shadow: Bool = false) -> Progress {
         activeHook = call.hook
         activeCall = call
         switch call {
@@ -40,37 +41,43 @@ extension LuaVM {
         case .mailFrom(_, let sender): callAddress = sender
         default: callAddress = nil
         }
-        callSerial &+= 1
+        callSerial = Self.serials.next()
         addedHeaders = []
-        nextPolicy = 0
+        lastCallFailed = false
+        nextPolicy = shadow ? liveCount : 0
+        chainEnd = shadow ? policies.count : liveCount
         return proceed(slice: sliceMicroseconds)
     }
 
-    /// Continues a suspended call to its end.
-    func finish() -> HookResult {
-        let outcome = conclude(mg_call_continue(state, &resultCount), policy: policies[nextPolicy])
-        switch settle(outcome, policy: policies[nextPolicy]) {
-        case .finished(let result): return result
-        case .suspended:
+    /// Continues a call that came back `.suspended` (or was just attached again).
+    func continueCall() -> Progress {
+        let policy = policies[nextPolicy]
+        let outcome = conclude(mg_call_continue(state, &resultCount), policy: policy)
+        if case .suspended = outcome { return suspension() }
+        switch settle(outcome, policy: policy) {
+        case .finished(let result): return .finished(result)
+        default:
             nextPolicy += 1
-            switch proceed(slice: 0) {
-            case .finished(let result): return result
-            case .suspended: preconditionFailure("a call without a slice never suspends")
-            }
+            return proceed(slice: 0)
         }
     }
 
-    /// Runs the chain from `nextPolicy` on.
+    /// Whether the shadow segment has any policy defining `hook`.
+    func shadowHandles(_ hook: Hook) -> Bool {
+        policies[liveCount...].contains { $0.hooks[hook.ordinal] != nil }
+    }
+
+    /// Runs the chain from `nextPolicy` to `chainEnd`.
     private func proceed(slice: Int64) -> Progress {
         let ordinal = activeHook!.ordinal
         let policies = self.policies  // one retain, not an exclusivity check per access
-        while nextPolicy < policies.count {
+        while nextPolicy < chainEnd {
             let policy = policies[nextPolicy]
             if let function = policy.hooks[ordinal] {
                 activePolicy = policy.name
                 let outcome = invoke(function, activeCall!, policy: policy, arguments: policy.declaredArguments[ordinal],
                                      slice: slice)
-                if case .suspended = outcome { return .suspended }
+                if case .suspended = outcome { return suspension() }
                 if case .finished(let result) = settle(outcome, policy: policy) { return .finished(result) }
             }
             nextPolicy += 1
@@ -78,17 +85,38 @@ extension LuaVM {
         return .finished(end(HookResult(verdict: .next, addedHeaders: addedHeaders)))
     }
 
+    /// A call thread that yielded: at the end of its slice, or to wait for the host.
+    private func suspension() -> Progress {
+        guard mg_call_waiting(state) != 0, let wait = pendingWait else { return .suspended }
+        pendingWait = nil
+        return .waiting(wait)
+    }
+
     /// `.finished` when the outcome ends the chain; `.suspended` (meaning: go on with
-    /// the next policy) for `.next`.
+    /// the next policy) for `.next` and a failure of a policy whose `on_error` is "next".
     private func settle(_ outcome: PolicyOutcome, policy: LoadedPolicy) -> Progress {
         switch outcome {
         case .next, .suspended:
             return .suspended
         case .final(let verdict, let delivery):
-            return .finished(end(HookResult(verdict: verdict, addedHeaders: addedHeaders, delivery: delivery)))
+            var result = HookResult(verdict: verdict, addedHeaders: addedHeaders, delivery: delivery)
+            result.decidedBy = policy.name
+            return .finished(end(result))
         case .failure(let message):
+            if nextPolicy >= liveCount {
+                host.log(.error, policy: policy.name, "shadow policy failed (changes nothing): \(message)")
+                lastCallFailed = true
+                return .finished(end(HookResult(verdict: .next)))
+            }
+            if policy.failureMeansNext {
+                host.log(.error, policy: policy.name, "\(message) (on_error = \"next\": carrying on with the chain)")
+                return .suspended
+            }
             host.log(.error, policy: policy.name, message)
-            return .finished(end(.policyFailure))
+            lastCallFailed = true
+            var result = HookResult.policyFailure
+            result.decidedBy = policy.name
+            return .finished(end(result))
         }
     }
 
@@ -109,6 +137,7 @@ extension LuaVM {
         let argumentCount = pushArguments(for: call, upTo: arguments ?? Int32.max)
         storeWrites = 0
         hostBuiltBytes = 0
+        hostWaits = 0
         let status = mg_call_begin(state, argumentCount, Int64(configuration.instructionBudget),
                                    policy.deadlineMilliseconds, slice, &resultCount)
         return conclude(status, policy: policy)
@@ -137,4 +166,22 @@ extension LuaVM {
         if resultCount == 0 { stack.pushNil() }
         return decodeVerdict(at: base + 1, hook: activeHook!, file: policy.file)
     }
+}
+
+/// Serials of hook calls, unique across VMs and parked calls: a transaction table
+/// answers only during the call that received it.
+final class CallSerials: @unchecked Sendable {
+    private let lock = NSLock()
+    private var last = 0
+
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        last &+= 1
+        return last
+    }
+}
+
+extension LuaVM {
+    static let serials = CallSerials()
 }

@@ -136,6 +136,15 @@ extension LuaVM {
         case .addHeader:
             return addHeader(call)
 
+        case .dnsQuery:
+            return dnsQuery(call)
+
+        case .dnsReverse:
+            return dnsReverse(call)
+
+        case .readLibrary:
+            return readLibrary(call)
+
         case .transactionField:
             guard let serial = stack.integer(at: 1), let key = call.string(2) else { return call.fail("expected (call, field)") }
             guard serial == callSerial, let (transaction, mailFrom) = activeTransaction else {
@@ -165,7 +174,7 @@ extension LuaVM {
     /// Accounts for `bytes` about to be built by the host with the cap off: refused
     /// when the call's host-built values would pass the memory limit, or the VM would
     /// still be over it after a collection.
-    private func reserveHostMemory(_ bytes: Int) -> Bool {
+    func reserveHostMemory(_ bytes: Int) -> Bool {
         let limit = configuration.memoryLimit
         hostBuiltBytes += bytes
         guard hostBuiltBytes <= limit else { return false }
@@ -216,7 +225,7 @@ extension LuaVM {
         return try? MailAddress.parse(text)
     }
 
-    private func pushNumber(_ value: Double, _ stack: LuaStack) {
+    func pushNumber(_ value: Double, _ stack: LuaStack) {
         if value.rounded() == value, abs(value) < 9.0e15 { stack.push(Int(value)) } else { stack.push(value) }
     }
 

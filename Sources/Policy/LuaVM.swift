@@ -18,6 +18,8 @@ final class LuaVM: @unchecked Sendable {
         var declaredArguments: [Int32?]
         /// Wall time one call of this policy may take, in milliseconds.
         var deadlineMilliseconds: Int64 = 5000
+        /// `on_error = "next"`: a failure is logged and the chain goes on.
+        var failureMeansNext = false
     }
 
     /// Registry references to what the sandbox prelude returned.
@@ -54,7 +56,26 @@ final class LuaVM: @unchecked Sendable {
     /// The policy of the chain the call in progress is at, and how many results its
     /// function returned.
     var nextPolicy = 0
+    /// Where the segment of `policies` the call runs ends: the live chain, or the
+    /// shadow policies after it.
+    var chainEnd = 0
     var resultCount: Int32 = 0
+    /// Host operations (DNS lookups) the policy call in progress has waited for.
+    var hostWaits = 0
+    /// Set by a host function that returns MG_HOST_WAIT: what the call waits for.
+    var pendingWait: HostWait?
+    /// The answer a parked call is continued with (pushed by MG_HOST_RESUME).
+    var resumeAnswer: HostWait.Answer?
+    /// Calls detached from this VM while they wait: the VM holds their threads, so
+    /// it is not replaced while any is parked.
+    var parkedCalls = 0
+    /// Parked calls of this VM whose answer came while it was busy, oldest first
+    /// (guarded by the VM set's lock).
+    var resumable: [ParkedCall] = []
+    /// True when the last call ended in a failure (error, budget, memory, deadline).
+    var lastCallFailed = false
+    /// How many policies of `policies` form the live chain; the rest are shadows.
+    private(set) var liveCount = 0
     var loading = false
     var addedHeaders: [HeaderField] = []
     /// Store writes (counters.incr, whitelist.add/remove) made by the policy call in
@@ -69,7 +90,7 @@ final class LuaVM: @unchecked Sendable {
     var lastParsedIP: (text: String, ip: IPAddress?)?
 
     init(configuration: PolicyConfiguration, host: any PolicyHost, sources: [PolicySource],
-         reportUnknownKeys: Bool = false) throws(PolicyLoadError) {
+         shadowSources: [PolicySource] = [], reportUnknownKeys: Bool = false) throws(PolicyLoadError) {
         self.configuration = configuration
         self.host = host
         let context = Unmanaged.passUnretained(self).toOpaque()
@@ -81,6 +102,10 @@ final class LuaVM: @unchecked Sendable {
         self.current = state
         try installSandbox()
         for source in sources {
+            try load(source, reportUnknownKeys: reportUnknownKeys)
+        }
+        liveCount = sources.count
+        for source in shadowSources {
             try load(source, reportUnknownKeys: reportUnknownKeys)
         }
     }
@@ -181,6 +206,12 @@ final class LuaVM: @unchecked Sendable {
                 "[policy.\(source.name)] deadline must be a positive duration such as \"2s\" or \"500ms\"")
         }
         policy.deadlineMilliseconds = deadline
+        switch configuration.failureMeansNext(for: source.name) {
+        case .some(let next): policy.failureMeansNext = next
+        case .none:
+            throw PolicyLoadError(file: source.file, message:
+                "[policy.\(source.name)] on_error must be \"defer\" (the default: 451 4.3.0) or \"next\" (carry on as if the policy said mailgate.next)")
+        }
         for hook in Hook.allCases {
             let type = stack.pushRawField(table, hook.rawValue)
             if type == LUA_TFUNCTION {
@@ -261,10 +292,12 @@ extension Hook {
 
 /// The single entry point of every host-function trampoline.
 private let hostDispatch: mg_host_dispatch = { state, context, id in
-    guard let state, let context, let function = HostFunction(rawValue: id) else { return 0 }
+    guard let state, let context else { return 0 }
     let vm = Unmanaged<LuaVM>.fromOpaque(context).takeUnretainedValue()
     let outer = vm.current
     vm.current = state
     defer { vm.current = outer }
+    if id == MG_HOST_RESUME { return vm.pushResumeAnswer(LuaStack(state)) }
+    guard let function = HostFunction(rawValue: id) else { return 0 }
     return vm.callHost(function, LuaStack(state))
 }

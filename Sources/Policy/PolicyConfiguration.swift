@@ -13,6 +13,9 @@ public struct PolicyConfiguration: Sendable, Equatable {
     public var pluginDirectory: String
     /// Policy names in the order their hooks run.
     public var chain: [String]
+    /// Policies run after the live chain on the same hook calls, whose verdicts are
+    /// only compared with the live answer and logged (`[policy] shadow`).
+    public var shadow: [String] = []
     /// Per-policy settings keyed by policy name; each becomes that policy's `config`
     /// global and the argument of its `init(config)`. A non-table value is ignored.
     public var settings: [String: PolicyValue]
@@ -32,6 +35,12 @@ public struct PolicyConfiguration: Sendable, Equatable {
     /// How long a hook call started on an event loop runs there before it suspends
     /// itself and is continued on the thread pool (`PolicyEngine.start`).
     public var eventLoopSlice: Duration
+    /// DNS lookups (and later other waiting host calls) one policy's hook call may make
+    /// (`[limits] policy_dns_lookups`).
+    public var maxHostWaits: Int = 20
+    /// The longest a DNS lookup may take (`[limits] policy_dns_timeout`); never more
+    /// than the time the call has left before its deadline.
+    public var dnsTimeout: Duration = .seconds(3)
 
     public init(directory: String = "policies", pluginDirectory: String = "plugins",
                 chain: [String] = PolicyConfiguration.defaultChain,
@@ -69,6 +78,17 @@ public struct PolicyConfiguration: Sendable, Equatable {
         }
         let milliseconds = Int64((duration.seconds * 1000).rounded(.up))
         return milliseconds > 0 ? milliseconds : nil
+    }
+
+    /// Whether a failure of `policy` carries on as `mailgate.next` (its `on_error`
+    /// setting: "defer", the default, or "next"). Nil when the setting is invalid.
+    func failureMeansNext(for policy: String) -> Bool? {
+        guard case .table(let table)? = settings[policy], let value = table["on_error"] else { return false }
+        switch value {
+        case .string("defer"): return false
+        case .string("next"): return true
+        default: return nil
+        }
     }
 
     /// Load and `init` run longer than a hook call (a large list file, set-up loops).

@@ -1,10 +1,13 @@
-// The policy engine the Gateway talks to: runs hook calls through the current
-// VM set (blocking; call it from a thread pool) and swaps in a freshly compiled
-// set on reload, keeping the old one when anything in the new one fails.
+// The policy engine the Gateway talks to: starts hook calls on the current VM set
+// (PolicyVMSet schedules them: in place, queued, continued after a slice or a wait
+// for the host, all without blocking a thread) and swaps in a freshly compiled set
+// on reload, keeping the old one when anything in the new one fails.
 import Foundation
 
 public final class PolicyEngine: Sendable {
     private let host: any PolicyHost
+    private let executor: PolicyExecutor
+    private let shadowRecorder: ShadowRecorder
     private let lock = NSLock()
     private let reloadLock = NSLock()
     // Guarded by `lock`.
@@ -12,41 +15,39 @@ public final class PolicyEngine: Sendable {
     nonisolated(unsafe) private var currentConfiguration: PolicyConfiguration
     nonisolated(unsafe) private var lastReloadError: String?
 
+    /// Runs continuations on a global dispatch queue: Lua work that outlived its
+    /// slice, queued calls and calls whose host operation answered.
+    public static let defaultExecutor: PolicyExecutor = { work in DispatchQueue.global().async(execute: work) }
+
     /// Loads the chain: compiles every script into `vmCount` VMs and runs each `init`.
-    public init(configuration: PolicyConfiguration, host: any PolicyHost) throws(PolicyLoadError) {
+    public init(configuration: PolicyConfiguration, host: any PolicyHost,
+                executor: @escaping PolicyExecutor = PolicyEngine.defaultExecutor) throws(PolicyLoadError) {
         self.host = host
-        self.current = try PolicyVMSet(configuration: configuration, host: host, generation: 1)
+        self.executor = executor
+        self.shadowRecorder = ShadowRecorder(host: host)
+        self.current = try PolicyVMSet(configuration: configuration, host: host, generation: 1, executor: executor,
+                                       shadowRecorder: configuration.shadow.isEmpty ? nil : shadowRecorder)
         self.currentConfiguration = configuration
     }
 
-    /// Runs `call` through the chain. Never throws: a failing policy yields
+    private var runningSet: PolicyVMSet {
+        lock.lock()
+        defer { lock.unlock() }
+        return current
+    }
+
+    /// Runs `call` through the chain, blocking the calling thread until it finished
+    /// (never call it from the executor). Never throws: a failing policy yields
     /// `HookResult.policyFailure` (451 4.3.0) and an error log with file:line.
     public func run(_ call: HookCall) -> HookResult {
-        lock.lock()
-        let set = current
-        lock.unlock()
-        return set.run(call)
+        runningSet.run(call)
     }
 
-    /// `run` without waiting: nil when every VM is busy (the caller then uses a thread
-    /// that may block). Lets an event loop run a hook in place: Lua is bounded by the
-    /// instruction budget, and the host's hot calls do not wait on the disk.
-    public func runIfIdle(_ call: HookCall) -> HookResult? {
-        lock.lock()
-        let set = current
-        lock.unlock()
-        switch set.start(call, sliceMicroseconds: 0) {
-        case .finished(let result)?: return result
-        case .suspended(let call)?: return call.finish()  // not reached without a slice
-        case nil: return nil
-        }
-    }
-
-    /// Starts `call` on an idle VM, for an event loop: nil when every VM is busy (use
-    /// `run` on a thread that may block). A call still running after the configured
-    /// slice (`eventLoopSlice`) suspends itself and comes back `.suspended`: finish it on
-    /// a thread pool, so a policy burning its budget never holds the loop for longer.
-    public func start(_ call: HookCall) -> HookStart? {
+    /// Starts `call`, for an event loop: on an idle VM in place, where a call still
+    /// running after the configured slice (`eventLoopSlice`) suspends itself and goes
+    /// on off the loop, or queued for the next free VM. `.pending` delivers the
+    /// result later, on another thread; nothing blocks meanwhile.
+    public func start(_ call: HookCall) -> HookStart {
         lock.lock()
         let set = current
         let slice = currentConfiguration.eventLoopSlice
@@ -56,21 +57,11 @@ public final class PolicyEngine: Sendable {
     }
 
     /// VMs of the running set replaced for staying over their memory limit.
-    public var replacedVMs: Int {
-        lock.lock()
-        let set = current
-        lock.unlock()
-        return set.replacementCount
-    }
+    public var replacedVMs: Int { runningSet.replacementCount }
 
     /// Whether any policy of the running chain defines `hook`. When none does, a call
     /// would return `.next` without touching Lua, so callers can skip the thread hop.
-    public func handles(_ hook: Hook) -> Bool {
-        lock.lock()
-        let set = current
-        lock.unlock()
-        return set.handles(hook)
-    }
+    public func handles(_ hook: Hook) -> Bool { runningSet.handles(hook) }
 
     /// Compiles `configuration` into a new VM set and swaps it in atomically. On any
     /// error the running set stays, the error is logged and kept in `status`, and thrown.
@@ -81,7 +72,9 @@ public final class PolicyEngine: Sendable {
         let nextGeneration = current.generation + 1
         lock.unlock()
         do {
-            let set = try PolicyVMSet(configuration: configuration, host: host, generation: nextGeneration)
+            let set = try PolicyVMSet(configuration: configuration, host: host, generation: nextGeneration,
+                                      executor: executor,
+                                      shadowRecorder: configuration.shadow.isEmpty ? nil : shadowRecorder)
             lock.lock()
             current = set
             currentConfiguration = configuration
@@ -98,9 +91,19 @@ public final class PolicyEngine: Sendable {
 
     public var status: PolicyStatus {
         lock.lock()
-        defer { lock.unlock() }
-        return PolicyStatus(generation: current.generation, loadedAt: current.loadedAt,
-                            lastReloadError: lastReloadError, policies: current.policyNames)
+        let set = current
+        let error = lastReloadError
+        lock.unlock()
+        let counts = shadowRecorder.counts
+        return PolicyStatus(generation: set.generation, loadedAt: set.loadedAt, lastReloadError: error,
+                            policies: set.policyNames, shadow: set.shadowNames,
+                            shadowDisagreements: counts.disagreements, shadowCalls: counts.compared)
+    }
+
+    /// Waits until no shadow call is running (tests).
+    public func waitForShadowCalls(timeout: Duration = .seconds(5)) {
+        let end = Date().addingTimeInterval(timeout.seconds)
+        while shadowRecorder.busy && Date() < end { usleep(1000) }
     }
 
     /// The configuration of the running set.

@@ -9,16 +9,30 @@ struct PolicySource: Sendable {
     let file: String
     let text: [UInt8]
 
-    static func resolve(_ configuration: PolicyConfiguration) throws(PolicyLoadError) -> [PolicySource] {
+    /// Names reserved under `[policy]`, which can never be policy names.
+    static let reservedNames: Set<String> = ["shadow", "chain", "directory", "plugin_directory"]
+
+    /// The sources of `names` (default: the chain). Shadow policies may not repeat a
+    /// chain policy: a trial version gets a name of its own.
+    static func resolve(_ configuration: PolicyConfiguration, names: [String]? = nil) throws(PolicyLoadError) -> [PolicySource] {
         var seen: Set<String> = []
         var sources: [PolicySource] = []
-        for name in configuration.chain {
+        let isShadow = names != nil
+        for name in names ?? configuration.chain {
+            if reservedNames.contains(name) {
+                throw PolicyLoadError(file: path(configuration.directory, name), message:
+                    "\"\(name)\" is reserved under [policy] and cannot be a policy name")
+            }
+            if isShadow && configuration.chain.contains(name) {
+                throw PolicyLoadError(file: path(configuration.directory, name), message:
+                    "policy \"\(name)\" is both in the chain and in shadow; give the trial version its own name")
+            }
             let primary = path(configuration.directory, name)
             guard isValidName(name) else {
                 throw PolicyLoadError(file: primary, message: "invalid policy name \"\(name)\" (use letters, digits, _ and -)")
             }
             guard seen.insert(name).inserted else {
-                throw PolicyLoadError(file: primary, message: "policy \"\(name)\" appears twice in the chain")
+                throw PolicyLoadError(file: primary, message: "policy \"\(name)\" appears twice in the \(isShadow ? "shadow list" : "chain")")
             }
             let fallback = path(configuration.pluginDirectory, name)
             let file = FileManager.default.fileExists(atPath: primary) ? primary

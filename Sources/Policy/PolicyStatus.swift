@@ -10,9 +10,18 @@ public struct PolicyStatus: Sendable, Equatable {
     public var lastReloadError: String?
     /// The running chain, in order.
     public var policies: [String]
+    /// The running shadow policies (`[policy] shadow`).
+    public var shadow: [String]
+    /// Shadow calls whose answer differed from the live chain's, by shadow policy
+    /// (since the server started; reloads keep counting).
+    public var shadowDisagreements: [String: Int]
+    /// Shadow calls run and compared so far.
+    public var shadowCalls: Int
 
-    public init(generation: Int, loadedAt: Date, lastReloadError: String?, policies: [String]) {
+    public init(generation: Int, loadedAt: Date, lastReloadError: String?, policies: [String],
+                shadow: [String] = [], shadowDisagreements: [String: Int] = [:], shadowCalls: Int = 0) {
         self.generation = generation; self.loadedAt = loadedAt
         self.lastReloadError = lastReloadError; self.policies = policies
+        self.shadow = shadow; self.shadowDisagreements = shadowDisagreements; self.shadowCalls = shadowCalls
     }
 }

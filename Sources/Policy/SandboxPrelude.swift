@@ -164,6 +164,22 @@ mailgate.duration = host.duration
 mailgate.size = host.size
 mailgate.parse_address = host.parse_address
 mailgate.config = deep_readonly(globals)
+mailgate.api_version = 2
+
+local dns_query, dns_reverse = host.dns_query, host.dns_reverse
+mailgate.dns = readonly {
+  query = dns_query,
+  a = function(name) return dns_query(name, "A") end,
+  aaaa = function(name) return dns_query(name, "AAAA") end,
+  mx = function(name) return dns_query(name, "MX") end,
+  txt = function(name) return dns_query(name, "TXT") end,
+  ptr = function(ip)
+    local name = type(ip) == "string" and dns_reverse(ip) or nil
+    if name == nil then raise("mailgate.dns.ptr: expected an IP address, got " .. tostring(ip)) end
+    return dns_query(name, "PTR")
+  end,
+  reverse = dns_reverse,
+}
 
 -- Safe globals ------------------------------------------------------------------
 local real_setmetatable = setmetatable
@@ -204,6 +220,26 @@ local function make_env(config)
   env._G = env
   env.config = config
   return env
+end
+
+-- require(name): plugins/lib/name.lua, compiled once per VM into an environment of
+-- its own (no config), while policies load.
+local libraries, loading_library = {}, {}
+local read_library, real_load = host.read_library, load
+safe.require = function(name)
+  if type(name) ~= "string" then raise("require: expected a library name, got " .. tostring(name)) end
+  local value = libraries[name]
+  if value ~= nil then return value end
+  if loading_library[name] then raise("require: library \"" .. name .. "\" requires itself (a loop)") end
+  local text, chunkname = read_library(name)
+  local chunk, message = real_load(text, chunkname, "t", make_env(readonly {}))
+  if chunk == nil then error(message, 0) end
+  loading_library[name] = true
+  value = chunk(name)
+  loading_library[name] = nil
+  if value == nil then value = true end
+  libraries[name] = value
+  return value
 end
 
 -- Transactions and addresses ------------------------------------------------------

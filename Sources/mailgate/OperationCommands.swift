@@ -198,6 +198,12 @@ struct Status: ParsableCommand {
             for listener in status.listeners { print("listener:    \(listener)") }
             print("connections: \(status.connections)")
             print("policies:    \(status.policies.joined(separator: ", ")) (generation \(status.policyGeneration), loaded \(MessageDate.short(status.policyLoadedAt)) UTC)")
+            if let shadow = status.shadowPolicies {
+                let counts = status.shadowDisagreements ?? [:]
+                let listed = shadow.map { "\($0) \(counts[$0] ?? 0)" } + counts.keys.filter { !shadow.contains($0) }.sorted()
+                    .map { "\($0) \(counts[$0] ?? 0)" }
+                print("shadow:      \(status.shadowCalls ?? 0) calls compared; disagreements: \(listed.isEmpty ? "none" : listed.joined(separator: ", "))")
+            }
             print("tls:         \(status.tlsCertificate ?? "-")\(status.tlsSelfSigned ? " (self-signed)" : "")")
             if let error = status.lastReloadError {
                 print("last reload: FAILED at \(MessageDate.short(status.lastReloadAt ?? 0)) UTC: \(error)")

@@ -55,10 +55,58 @@ final class TestPolicyHost: PolicyHost, @unchecked Sendable {
         (_counters[key] ?? []).filter { $0.time > _now - Double(window) }.reduce(0) { $0 + $1.amount }
     }
 
+    /// The resolver behind mailgate.dns (nil: lookups answer "unreachable").
+    nonisolated(unsafe) var resolver: (any DNSLookupService)?
+    var dns: (any DNSLookupService)? { resolver }
+
     func now() -> Double { locked { _now } }
     func log(_ level: PolicyLogLevel, policy: String, _ message: String) {
         locked { _logs.append(LogLine(level: level, policy: policy, message: message)) }
     }
+}
+
+/// Canned DNS answers. A question without one answers nxdomain. With `holding`, every
+/// completion waits until `release()` (or `delay` passes), on another thread.
+final class TestResolver: DNSLookupService, @unchecked Sendable {
+    private let lock = NSLock()
+    private var answers: [String: DNSLookupResult] = [:]
+    private var held: [@Sendable () -> Void] = []
+    private(set) var questions: [(name: String, type: DNSRecordType, timeout: Duration)] = []
+    var holding = false
+    var delay: Duration?
+
+    func answer(_ name: String, _ type: DNSRecordType, _ result: DNSLookupResult) {
+        lock.lock(); answers["\(name.lowercased()) \(type.name)"] = result; lock.unlock()
+    }
+
+    func lookup(_ name: String, _ type: DNSRecordType, timeout: Duration,
+                _ completion: @escaping @Sendable (DNSLookupResult) -> Void) {
+        lock.lock()
+        questions.append((name, type, timeout))
+        let result = answers["\(name.lowercased()) \(type.name)"] ?? .nxdomain
+        let hold = holding
+        let delay = self.delay
+        if hold { held.append { completion(result) } }
+        lock.unlock()
+        if hold { return }
+        if let delay {
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(delay.seconds * 1000))) { completion(result) }
+        } else {
+            completion(result)
+        }
+    }
+
+    /// Answers every held lookup, on another thread.
+    func release() {
+        lock.lock()
+        let waiting = held
+        held = []
+        lock.unlock()
+        for completion in waiting { DispatchQueue.global().async(execute: completion) }
+    }
+
+    var heldCount: Int { lock.lock(); defer { lock.unlock() }; return held.count }
+    var questionCount: Int { lock.lock(); defer { lock.unlock() }; return questions.count }
 }
 
 /// A temp directory with policy files; removed on deinit.

@@ -17,8 +17,14 @@
 typedef struct lua_State lua_State;
 
 /// Called by the trampoline of every host function. Returns the number of results
-/// pushed, or -1 after pushing an error message that the trampoline then raises.
+/// pushed, -1 after pushing an error message that the trampoline then raises, or
+/// MG_HOST_WAIT: the host started an operation (a DNS lookup) and the hook call is to
+/// wait for it. The call then suspends itself (mg_call_waiting answers true); once
+/// the host continues it, the dispatch is called again with MG_HOST_RESUME as the
+/// function id on the same thread to push the operation's results (or an error).
 typedef int (*mg_host_dispatch)(lua_State *L, void *context, int function_id);
+#define MG_HOST_WAIT (-2)
+#define MG_HOST_RESUME 0
 
 /// A new state whose allocator refuses to grow past `memory_limit` bytes while Lua
 /// code runs, with only base, string, table, math, utf8, os and coroutine opened
@@ -59,8 +65,34 @@ void mg_push_stop_message(lua_State *L);
 /// that ran out of budget or time fails even when the script caught the error.
 int mg_call_begin(lua_State *L, int nargs, long long instructions, long long deadline_ms,
                   long long slice_us, int *nresults);
-/// Continues a suspended call to its end (no slice: it is not suspended again).
+/// Continues a suspended call (no slice: it is not suspended again for time, but it
+/// may suspend again to wait for the host: LUA_YIELD with mg_call_waiting true).
 int mg_call_continue(lua_State *L, int *nresults);
+/// Milliseconds left before the running call's deadline; -1 when it has none.
+long long mg_call_time_left_ms(lua_State *L);
+/// True when the call came back LUA_YIELD to wait for a host operation (rather than
+/// at the end of its slice).
+int mg_call_waiting(lua_State *L);
+/// True when a host function running on `L` can make the call wait: L is the call
+/// thread or a coroutine every resumer of which can yield (not a metamethod or
+/// comparator called from C, not a load or init).
+int mg_can_wait(lua_State *L);
+
+/// Everything that belongs to one hook call rather than to the VM: its budget,
+/// deadline, stop state and call thread. A call waiting for the host is detached
+/// (mg_call_detach) so the VM can run other calls, and attached again before it is
+/// continued. Opaque to Swift beyond its size.
+typedef struct mg_call_snapshot {
+    long long budget, remaining, step_rest, deadline_ms;
+    unsigned long long deadline_ns, alloc_rest;
+    int stop, granularity, limit_hit, thread_ref;
+    char stop_where[512];
+} mg_call_snapshot;
+/// Saves the waiting call's state into `out` and gives the VM a fresh call thread.
+void mg_call_detach(lua_State *L, mg_call_snapshot *out);
+/// Makes the call saved in `in` the VM's current call again (the VM's idle call
+/// thread is dropped); continue it with mg_call_continue.
+void mg_call_attach(lua_State *L, const mg_call_snapshot *in);
 /// How many parameters the Lua function at `index` declares; -1 for a vararg function
 /// (or a C function), which gets every argument.
 int mg_declared_parameters(lua_State *L, int index);
