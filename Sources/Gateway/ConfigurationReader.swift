@@ -126,7 +126,8 @@ struct ConfigurationReader {
                                          "max_connections_per_ip", "command_timeout", "data_timeout", "session_timeout",
                                          "max_errors", "default_quota", "policy_instruction_budget",
                                          "policy_memory_limit", "policy_vms", "policy_deadline", "shutdown_grace",
-                                         "policy_dns_lookups", "policy_dns_timeout"], section: "limits")
+                                         "policy_dns_lookups", "policy_dns_timeout",
+                                         "policy_body_size"], section: "limits")
         if let value = section["max_message_size"] { limits.maxMessageSize = Int(try size(value, "limits.max_message_size")) }
         if let value = section["max_recipients"] { limits.maxRecipients = try int(value, "limits.max_recipients", min: 1) }
         if let value = section["queue_lifetime"] { limits.queueLifetime = try duration(value, "limits.queue_lifetime") }
@@ -147,6 +148,10 @@ struct ConfigurationReader {
             if limits.policyMemoryLimit < 1024 * 1024 { throw fail("limits.policy_memory_limit", "must be at least 1MB") }
         }
         if let value = section["policy_vms"] { limits.policyVMs = try int(value, "limits.policy_vms", min: 1) }
+        if let value = section["policy_body_size"] {
+            limits.policyBodySize = Int(try size(value, "limits.policy_body_size"))
+            if limits.policyBodySize < 1024 { throw fail("limits.policy_body_size", "must be at least 1KB") }
+        }
         if let value = section["shutdown_grace"] { limits.shutdownGrace = try duration(value, "limits.shutdown_grace") }
     }
 

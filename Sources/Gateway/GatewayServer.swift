@@ -396,6 +396,7 @@ public final class GatewayServer: @unchecked Sendable {
             guard let context else { return }
             _ = context.store.readerCheck()
             _ = try? context.store.purgeExpiredWhitelist(now: Date().timeIntervalSince1970)
+            _ = try? context.store.purgeExpiredKeyValues(now: Date().timeIntervalSince1970)
         }
         purge.resume()
         purgeTimer = purge

@@ -20,9 +20,13 @@ final class StorePolicyHost: PolicyHost, @unchecked Sendable {
     /// Whitelist changes submitted and not yet committed, by IP: expiry (0 = removed).
     let pendingWhitelist = NIOLockedValueBox<[String: (expires: Double, token: UInt64)]>([:])
 
+    /// `mailgate.kv`: the LMDB `kv` table, written behind (StoreKeyValues.swift).
+    let keyValues: any PolicyKeyValueStore
+
     init(store: LMDBStore, logger: Logger) {
         self.store = store
         self.logger = logger
+        self.keyValues = StoreKeyValues(store: store, logger: logger)
     }
 
     func isLocalDomain(_ domain: String) -> Bool { store.domainExists(domain) }

@@ -3,11 +3,10 @@
 // `MessageStructure` (MessageStructure.swift); encoded by IMAPEncoder, with or without
 // extension data.
 
-public struct BodyParameter: Sendable, Equatable, Hashable {
-    public var name: String
-    public var value: String
-    public init(_ name: String, _ value: String) { self.name = name; self.value = value }
-}
+import MailCore
+
+/// A MIME parameter (MailCore parses them for IMAP and Policy alike).
+public typealias BodyParameter = MIMEParameter
 
 public struct BodyDisposition: Sendable, Equatable, Hashable {
     public var type: String

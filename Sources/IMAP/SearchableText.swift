@@ -112,19 +112,7 @@ final class SearchableText {
     /// A text part's content as Unicode: transfer encoding undone, charset converted
     /// (unknown charsets and encodings: the bytes as written, read leniently).
     private func decodedText(of part: MessagePart) -> String {
-        // Transfer decoding never grows the data, so cutting first bounds the work.
-        let raw = message.bytes[part.bodyRange].prefix(budget)
-        let encoding = part.headerValue("Content-Transfer-Encoding", message.bytes)
-            .flatMap { MIMEParameters.parse($0).value }?.lowercased()
-        let content: [UInt8]
-        switch encoding {
-        case "base64": content = TransferDecoding.base64(Array(raw))
-        case "quoted-printable": content = TransferDecoding.quotedPrintable(Array(raw))
-        default: content = Array(raw)
-        }
-        let charsetName = part.contentType?.parameters.first { $0.name.caseInsensitiveEquals("charset") }?.value
-        guard let charset = charsetName.flatMap(Charset.init(named:)) else { return Charset.lenient(content) }
-        return charset.decode(content)
+        part.decodedText(in: message.bytes, rawLimit: budget)
     }
 
     /// Takes `text` out of the budget, cut to what is left of it.

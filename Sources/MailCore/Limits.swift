@@ -48,6 +48,9 @@ public struct Limits: Sendable, Equatable {
     public var policyMemoryLimit: Int = 32 * 1024 * 1024
     /// Lua VMs in the pool (hooks running at once).
     public var policyVMs: Int = 4
+    /// Largest message or body Lua's tx:body() / tx:message() return whole (bigger ones
+    /// are read in chunks of at most this size); also the cap of tx:part_text().
+    public var policyBodySize: Int = 1024 * 1024
     /// How long SIGTERM waits for transactions in flight.
     public var shutdownGrace: Duration = .seconds(10)
 

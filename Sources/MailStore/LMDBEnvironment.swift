@@ -19,6 +19,7 @@ enum DB: Int, CaseIterable {
     case meta, domains, accounts, aliases, catchall, mailboxNames, mailboxes, messages
     case blobs, blobRefs, queue, whitelist, counters
     case modSeqIndex, expunged, subscriptions
+    case kv
 
     var name: String {
         switch self {
@@ -38,6 +39,7 @@ enum DB: Int, CaseIterable {
         case .modSeqIndex: "modseq_index"
         case .expunged: "expunged"
         case .subscriptions: "subscriptions"
+        case .kv: "kv"
         }
     }
 }

@@ -53,11 +53,18 @@ public struct TransactionInfo: Sendable, Equatable {
     public var size: Int?
     /// Header fields, known in `data` and `deliver`.
     public var headers: [HeaderField]
+    /// `tx:set_result` / `tx:result`: one box per transaction, shared by every copy of
+    /// this value (compared by identity).
+    public var results: TransactionResults
+    /// The message, in `data` and `deliver` (tx:body(), tx:parts()); nil before DATA.
+    public var message: MessageContent?
 
     public init(session: SessionInfo, queueID: String, mailFrom: MailAddress? = nil,
-                recipients: [MailAddress] = [], size: Int? = nil, headers: [HeaderField] = []) {
+                recipients: [MailAddress] = [], size: Int? = nil, headers: [HeaderField] = [],
+                results: TransactionResults = TransactionResults(), message: MessageContent? = nil) {
         self.session = session; self.queueID = queueID; self.mailFrom = mailFrom
         self.recipients = recipients; self.size = size; self.headers = headers
+        self.results = results; self.message = message
     }
 }
 

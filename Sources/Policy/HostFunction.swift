@@ -12,6 +12,10 @@ enum HostFunction: Int32, CaseIterable {
     case transactionField
     case dnsQuery, dnsReverse
     case readLibrary
+    // mailgate.kv, tx results and the message (LuaVM+KeyValue.swift, LuaVM+Message.swift).
+    case kvGet, kvSet, kvIncrement, kvDelete
+    case setResult, getResult
+    case messageBytes, messageParts, partText
 
     /// The key in the prelude's `host` table.
     var luaName: String {
@@ -38,6 +42,15 @@ enum HostFunction: Int32, CaseIterable {
         case .dnsQuery: "dns_query"
         case .dnsReverse: "dns_reverse"
         case .readLibrary: "read_library"
+        case .kvGet: "kv_get"
+        case .kvSet: "kv_set"
+        case .kvIncrement: "kv_incr"
+        case .kvDelete: "kv_delete"
+        case .setResult: "tx_set_result"
+        case .getResult: "tx_result"
+        case .messageBytes: "tx_message_bytes"
+        case .messageParts: "tx_parts"
+        case .partText: "tx_part_text"
         }
     }
 
@@ -66,6 +79,15 @@ enum HostFunction: Int32, CaseIterable {
         case .dnsQuery: "mailgate.dns.query"
         case .dnsReverse: "mailgate.dns.reverse"
         case .readLibrary: "require"
+        case .kvGet: "mailgate.kv.get"
+        case .kvSet: "mailgate.kv.set"
+        case .kvIncrement: "mailgate.kv.incr"
+        case .kvDelete: "mailgate.kv.delete"
+        case .setResult: "tx:set_result"
+        case .getResult: "tx:result"
+        case .messageBytes: "tx:body"
+        case .messageParts: "tx:parts"
+        case .partText: "tx:part_text"
         }
     }
 }

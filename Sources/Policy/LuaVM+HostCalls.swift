@@ -156,18 +156,22 @@ extension LuaVM {
             }
             guard pushTransactionField(key, of: transaction, mailFrom: mailFrom) else { stack.pushNil(); return 1 }
             return 1
+
+        case .kvGet, .kvSet, .kvIncrement, .kvDelete: return keyValueCall(call)
+        case .setResult, .getResult: return resultCall(call)
+        case .messageBytes, .messageParts, .partText: return messageCall(call)
         }
     }
 
     /// One more store write for the policy call in progress; false beyond the bound
     /// (a loop must not flood the store's single writer).
-    private func countStoreWrite() -> Bool {
+    func countStoreWrite() -> Bool {
         guard storeWrites < configuration.maxStoreWrites else { return false }
         storeWrites += 1
         return true
     }
 
-    private var storeWriteRefusal: String {
+    var storeWriteRefusal: String {
         "more than \(configuration.maxStoreWrites) store writes in one hook call"
     }
 

@@ -41,6 +41,9 @@ public struct PolicyConfiguration: Sendable, Equatable {
     /// The longest a DNS lookup may take (`[limits] policy_dns_timeout`); never more
     /// than the time the call has left before its deadline.
     public var dnsTimeout: Duration = .seconds(3)
+    /// `[limits] policy_body_size`: the most tx:body(), tx:message() and tx:part_text()
+    /// hand to Lua in one string.
+    public var bodySizeLimit: Int = Limits().policyBodySize
 
     public init(directory: String = "policies", pluginDirectory: String = "plugins",
                 chain: [String] = PolicyConfiguration.defaultChain,

@@ -24,6 +24,10 @@ public protocol PolicyHost: Sendable {
     /// The count within the last `windowSeconds` without changing it.
     func counterGet(_ key: String, windowSeconds: Int) -> Int
 
+    /// The store behind `mailgate.kv` (shared by every VM; the Gateway's is the LMDB
+    /// `kv` table, tests use `MemoryKeyValueStore`).
+    var keyValues: any PolicyKeyValueStore { get }
+
     /// Seconds since the epoch (injected so tests control time).
     func now() -> Double
 
@@ -36,4 +40,17 @@ public protocol PolicyHost: Sendable {
 
 extension PolicyHost {
     public var dns: (any DNSLookupService)? { nil }
+}
+
+// `mailgate.kv` at the host's clock: what the Lua bindings call.
+extension PolicyHost {
+    public func kvGet(_ key: String) -> KeyValue? { keyValues.get(key, now: now()) }
+    public func kvSet(_ key: String, _ value: KeyValue, ttlSeconds: Double) {
+        keyValues.set(key, value, expires: now() + ttlSeconds)
+    }
+    public func kvIncrement(_ key: String, by amount: Int, ttlSeconds: Double?) -> Result<Int, KeyValueIncrementError> {
+        let now = now()
+        return keyValues.increment(key, by: amount, newExpiry: ttlSeconds.map { now + $0 }, now: now)
+    }
+    public func kvDelete(_ key: String) -> Bool { keyValues.delete(key, now: now()) }
 }

@@ -287,6 +287,46 @@ local tx_mt = {
 local address_mt = { __tostring = function(address) return rawget(address, "address") end,
                      __metatable = "address" }
 
+-- Key-value store, per-transaction results and the message -------------------------
+-- (LuaVM+KeyValue.swift, LuaVM+Message.swift). What tx:body/message/parts return is
+-- cached per tx table (so per policy call) in a weak table: a policy asking twice
+-- gets the same string without a second copy.
+mailgate.kv = readonly { get = host.kv_get, set = host.kv_set, incr = host.kv_incr, delete = host.kv_delete }
+local tx_set_result, tx_result = host.tx_set_result, host.tx_result
+local tx_message_bytes, tx_parts, tx_part_text = host.tx_message_bytes, host.tx_parts, host.tx_part_text
+local tx_cache = setmetatable({}, { __mode = "k" })
+local function tx_serial(tx, method)
+  if type(tx) ~= "table" or getmetatable(tx) ~= "transaction" then
+    raise("tx:" .. method .. ": call it as a method (tx:" .. method .. "(...))")
+  end
+  return rawget(tx, tx_call)
+end
+local function tx_cached(tx)
+  local cache = tx_cache[tx]
+  if cache == nil then cache = {}; tx_cache[tx] = cache end
+  return cache
+end
+local function whole(which)
+  return function(tx, offset, length)
+    local serial = tx_serial(tx, which)
+    if offset ~= nil or length ~= nil then return tx_message_bytes(serial, which, offset, length) end
+    local cache = tx_cached(tx)
+    if cache[which] == nil then cache[which], cache[which .. "_size"] = tx_message_bytes(serial, which) end
+    return cache[which], cache[which .. "_size"]
+  end
+end
+tx_methods.set_result = function(tx, name, value) return tx_set_result(tx_serial(tx, "set_result"), name, value) end
+tx_methods.result = function(tx, name) return tx_result(tx_serial(tx, "result"), name) end
+tx_methods.body = whole("body")
+tx_methods.message = whole("message")
+tx_methods.parts = function(tx)
+  local serial = tx_serial(tx, "parts")
+  local cache = tx_cached(tx)
+  if cache.parts == nil then cache.parts, cache.parts_complete = tx_parts(serial) end
+  return cache.parts, cache.parts_complete
+end
+tx_methods.part_text = function(tx, index, max) return tx_part_text(tx_serial(tx, "part_text"), index, max) end
+
 return { make_env = make_env, verdicts = verdicts, tx_mt = tx_mt, address_mt = address_mt, tx_call = tx_call,
          next_verdict = mailgate.next }
 """#

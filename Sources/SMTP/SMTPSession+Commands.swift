@@ -141,8 +141,10 @@ extension SMTPSession {
             return commandError(Reply(501, "5.5.4", "Bad RET parameter"), &actions)
         }
         let now = configuration.clock()
+        // One results box per transaction: every hook of it (and `deliver`) shares it.
         let txInfo = TransactionInfo(session: info, queueID: configuration.makeQueueID(),
-                                     mailFrom: nil, recipients: [], size: declaredSize)
+                                     mailFrom: nil, recipients: [], size: declaredSize,
+                                     results: TransactionResults())
         transaction = Transaction(info: txInfo, parameters: parameters, startedAt: now)
         pending = .mailFrom(sender, parameters)
         actions.append(.runHook(.mailFrom(txInfo, sender: sender)))
@@ -292,6 +294,8 @@ extension SMTPSession {
         guard transaction != nil else { return }
         transaction!.info.size = message.count
         transaction!.info.headers = HeaderFields.parse(message)
+        // The data hook reads the bytes through this reference (tx:body()): no copy.
+        transaction!.info.message = MessageContent(bytes: message)
         pendingMessage = message
         pending = .dataHook
         actions.append(.runHook(.data(transaction!.info)))
@@ -311,6 +315,9 @@ extension SMTPSession {
             pendingMessage = []
             var info = transaction.info
             info.headers = result.addedHeaders + info.headers
+            // `deliver` hooks see the message as it will be stored (shares its bytes).
+            info.message = MessageContent(bytes: message)
+            self.transaction?.info.message = nil
             pending = .delivery
             actions.append(.deliver(SMTPTransaction(
                 info: info, mailParameters: transaction.parameters,

@@ -140,6 +140,8 @@ struct OfflinePolicyHost: PolicyHost {
     func whitelistRemove(_ ip: String) {}
     func counterIncrement(_ key: String, amount: Int, windowSeconds: Int) -> Int { amount }
     func counterGet(_ key: String, windowSeconds: Int) -> Int { 0 }
+    /// `init` may seed kv: kept in memory, gone when the check ends.
+    let keyValues: any PolicyKeyValueStore = MemoryKeyValueStore()
     func now() -> Double { Date().timeIntervalSince1970 }
     func log(_ level: PolicyLogLevel, policy: String, _ message: String) {
         guard level == .warning || level == .error else { return }

@@ -58,6 +58,9 @@ final class TestPolicyHost: PolicyHost, @unchecked Sendable {
     /// The resolver behind mailgate.dns (nil: lookups answer "unreachable").
     nonisolated(unsafe) var resolver: (any DNSLookupService)?
     var dns: (any DNSLookupService)? { resolver }
+    /// `mailgate.kv`: the Policy module's in-memory store, on this host's clock.
+    let keyValues: any PolicyKeyValueStore = MemoryKeyValueStore()
+    var memoryKeyValues: MemoryKeyValueStore { keyValues as! MemoryKeyValueStore }
 
     func now() -> Double { locked { _now } }
     func log(_ level: PolicyLogLevel, policy: String, _ message: String) {

@@ -3,7 +3,8 @@
 // a multipart, or the one encapsulated message of message/rfc822). Parsing is lenient
 // (missing Content-Type, bad boundaries, a missing close delimiter) and bounded (depth
 // and part count from Limits: deeper or further parts are kept as opaque leaves).
-import MailCore
+// Shared by IMAP (FETCH, SEARCH) and Policy (tx:parts, tx:part_text); MIMEWalk.swift
+// lists the leaves and decodes their content.
 
 public struct MessagePart: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
@@ -23,14 +24,20 @@ public struct MessagePart: Sendable, Equatable {
     public var type: String
     public var subtype: String
     /// As written in the header (nil: defaulted).
-    var contentType: MIMEValue?
-    var header: MIMEHeader
+    public var contentType: MIMEValue?
+    public var header: MIMEHeader
 
     /// Parses `bytes` as a whole message.
     public static func parse(_ bytes: [UInt8], limits: Limits = Limits()) -> MessagePart {
-        var budget = limits.maxIMAPItems
-        return parse(bytes, range: 0..<bytes.count, parentSubtype: nil, depth: 0,
-                     maxDepth: limits.maxIMAPNesting, budget: &budget)
+        parse(bytes, maxDepth: limits.maxIMAPNesting, maxParts: limits.maxIMAPItems).root
+    }
+
+    /// Parses `bytes` with at most `maxParts` parts `maxDepth` levels deep; `complete`
+    /// is false when the part budget ran out (later parts were left out).
+    public static func parse(_ bytes: [UInt8], maxDepth: Int, maxParts: Int) -> (root: MessagePart, complete: Bool) {
+        var budget = maxParts
+        let root = parse(bytes, range: 0..<bytes.count, parentSubtype: nil, depth: 0, maxDepth: maxDepth, budget: &budget)
+        return (root, budget > 0)
     }
 
     static func parse(_ bytes: [UInt8], range: Range<Int>, parentSubtype: String?, depth: Int, maxDepth: Int,
@@ -122,7 +129,7 @@ public struct MessagePart: Sendable, Equatable {
     }
 
     /// The header field value (unfolded), for builders.
-    func headerValue(_ name: String, _ bytes: [UInt8]) -> String? { header.value(name, in: bytes) }
+    public func headerValue(_ name: String, _ bytes: [UInt8]) -> String? { header.value(name, in: bytes) }
 
     public static func == (a: MessagePart, b: MessagePart) -> Bool {
         a.headerRange == b.headerRange && a.bodyRange == b.bodyRange && a.kind == b.kind && a.children == b.children

@@ -6,12 +6,12 @@
 // quoted strings and addresses), and a word in an unknown charset or with a broken
 // encoding is kept as written. Linear in the value's length.
 
-enum EncodedWords {
+public enum EncodedWords {
     /// Longest encoded text looked at: RFC 2047 allows 75 bytes per word, but some
     /// encoders write a whole subject into one word.
     static let maxWordLength = 4096
 
-    static func decode(_ value: String) -> String {
+    public static func decode(_ value: String) -> String {
         let bytes = Array(value.utf8)
         guard bytes.count >= 8, hasMarker(bytes) else { return value }
         var out = ""

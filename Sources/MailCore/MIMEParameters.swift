@@ -2,18 +2,27 @@
 // type/subtype followed by ";"-separated parameters, with comments skipped and quoted
 // strings unquoted. RFC 2231 continuations (name*0, name*1*) are joined; an encoded
 // value stays in its extended form as `name*` = "charset'lang'%XX…", as Dovecot sends
-// it, so BODYSTRUCTURE stays 7-bit and clients decode it as they already do.
+// it, so IMAP's BODYSTRUCTURE stays 7-bit and clients decode it as they already do
+// (`MIMEParameter.decodedValue` reads it for everyone else: Lua's tx:parts()).
+// Shared by IMAP (FETCH, SEARCH) and Policy (the MIME walk).
 
-struct MIMEValue: Sendable {
-    /// The leading value: "text/plain", "attachment", … (nil when empty or malformed).
-    var value: String?
-    var parameters: [BodyParameter]
+/// One parameter (`charset=utf-8`); IMAP calls it BodyParameter.
+public struct MIMEParameter: Sendable, Equatable, Hashable {
+    public var name: String
+    public var value: String
+    public init(_ name: String, _ value: String) { self.name = name; self.value = value }
 }
 
-enum MIMEParameters {
-    static let maxParameters = 100
+public struct MIMEValue: Sendable {
+    /// The leading value: "text/plain", "attachment", … (nil when empty or malformed).
+    public var value: String?
+    public var parameters: [MIMEParameter]
+}
 
-    static func parse(_ text: String) -> MIMEValue {
+public enum MIMEParameters {
+    public static let maxParameters = 100
+
+    public static func parse(_ text: String) -> MIMEValue {
         var scanner = Scanner(Array(text.utf8))
         scanner.skipCFWS()
         var value = scanner.token(allowSlash: true)
@@ -45,8 +54,8 @@ enum MIMEParameters {
     }
 
     /// RFC 2231 §3–4: name*0, name*1… (each maybe with a trailing "*" for encoded).
-    static func joinContinuations(_ raw: [(name: String, value: String)]) -> [BodyParameter] {
-        var result: [BodyParameter] = []
+    static func joinContinuations(_ raw: [(name: String, value: String)]) -> [MIMEParameter] {
+        var result: [MIMEParameter] = []
         var groups: [String: [(index: Int, encoded: Bool, value: String)]] = [:]
         var order: [String] = []
         for (name, value) in raw {
@@ -57,14 +66,14 @@ enum MIMEParameters {
                 if groups[key] == nil { order.append(base); groups[key] = [] }
                 groups[key]!.append((index, parts.count == 3, value))
             } else {
-                result.append(BodyParameter(name, value))
+                result.append(MIMEParameter(name, value))
             }
         }
         for base in order {
             let pieces = groups[base.lowercased()]!.sorted { $0.index < $1.index }
             let anyEncoded = pieces.contains { $0.encoded }
             if !anyEncoded {
-                result.append(BodyParameter(base, pieces.map(\.value).joined()))
+                result.append(MIMEParameter(base, pieces.map(\.value).joined()))
             } else {
                 var joined = ""
                 for (position, piece) in pieces.enumerated() {
@@ -75,7 +84,7 @@ enum MIMEParameters {
                     }
                 }
                 if !pieces[0].encoded { joined = "''" + joined }
-                result.append(BodyParameter(base + "*", joined))
+                result.append(MIMEParameter(base + "*", joined))
             }
         }
         return result
@@ -95,7 +104,7 @@ enum MIMEParameters {
     }
 
     /// A comma-separated list of tokens (Content-Language, RFC 3282).
-    static func list(_ text: String) -> [String] {
+    public static func list(_ text: String) -> [String] {
         var scanner = Scanner(Array(text.utf8))
         var items: [String] = []
         while items.count < maxParameters {

@@ -1,5 +1,5 @@
 import Testing
-@testable import IMAP
+@testable import MailCore
 
 @Suite struct TransferDecodingTests {
     @Test func base64() {

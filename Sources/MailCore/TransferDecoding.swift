@@ -2,8 +2,8 @@
 // §6.8 base64). Lenient as RFC 2045 asks: characters outside the alphabet are ignored,
 // a bad "=XX" escape is kept as written.
 
-enum TransferDecoding {
-    static func base64(_ input: [UInt8]) -> [UInt8] {
+public enum TransferDecoding {
+    public static func base64(_ input: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(input.count * 3 / 4)
         var bits: UInt32 = 0, count = 0
@@ -29,7 +29,7 @@ enum TransferDecoding {
         return out
     }
 
-    static func quotedPrintable(_ input: [UInt8]) -> [UInt8] {
+    public static func quotedPrintable(_ input: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(input.count)
         var index = 0

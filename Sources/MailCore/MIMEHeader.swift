@@ -4,25 +4,25 @@
 // a line starting with SP/HT continues the field before it; lines without a colon
 // are skipped. Bounded: at most `maxFields` fields are indexed.
 
-struct MIMEHeaderField: Sendable {
+public struct MIMEHeaderField: Sendable {
     /// The whole field: name, value, continuation lines and the final line terminator.
-    var range: Range<Int>
-    var name: String
-    var valueRange: Range<Int>
+    public var range: Range<Int>
+    public var name: String
+    public var valueRange: Range<Int>
 }
 
-struct MIMEHeader: Sendable {
-    var fields: [MIMEHeaderField]
+public struct MIMEHeader: Sendable {
+    public var fields: [MIMEHeaderField]
     /// From the first header byte up to and including the empty line (if any).
-    var range: Range<Int>
+    public var range: Range<Int>
     /// Where the body starts.
-    var bodyStart: Int
+    public var bodyStart: Int
 
-    static let maxFields = 1000
+    public static let maxFields = 1000
 
     /// Scans the header section that starts at `start` and ends at the first empty line
     /// (or `end`).
-    init(_ bytes: [UInt8], start: Int, end: Int) {
+    public init(_ bytes: [UInt8], start: Int, end: Int) {
         var fields: [MIMEHeaderField] = []
         var index = start
         var bodyStart = end
@@ -60,14 +60,14 @@ struct MIMEHeader: Sendable {
     }
 
     /// The first field named `name` (case-insensitive), unfolded and trimmed.
-    func value(_ name: String, in bytes: [UInt8]) -> String? {
+    public func value(_ name: String, in bytes: [UInt8]) -> String? {
         guard let field = fields.first(where: { $0.name.caseInsensitiveEquals(name) }) else { return nil }
         return Self.unfolded(bytes, field.valueRange)
     }
 
     /// The field's value with CR/LF removed and surrounding whitespace trimmed; 8-bit
     /// bytes that are not UTF-8 are read as ISO-8859-1.
-    static func unfolded(_ bytes: [UInt8], _ range: Range<Int>) -> String {
+    public static func unfolded(_ bytes: [UInt8], _ range: Range<Int>) -> String {
         var value = bytes[range].filter { $0 != 13 && $0 != 10 }
         while let last = value.last, last == 32 || last == 9 { value.removeLast() }
         var start = 0
@@ -75,14 +75,14 @@ struct MIMEHeader: Sendable {
         return text(value[start...])
     }
 
-    static func text(_ bytes: ArraySlice<UInt8>) -> String {
+    public static func text(_ bytes: ArraySlice<UInt8>) -> String {
         if let string = String(validating: bytes, as: UTF8.self) { return string }
         return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
     }
 }
 
 extension String {
-    func caseInsensitiveEquals(_ other: String) -> Bool {
+    public func caseInsensitiveEquals(_ other: String) -> Bool {
         guard utf8.count == other.utf8.count else { return false }
         return zip(utf8, other.utf8).allSatisfy { a, b in
             a == b || (a | 0x20 == b | 0x20 && (a | 0x20) >= 0x61 && (a | 0x20) <= 0x7a)

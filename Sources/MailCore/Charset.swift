@@ -4,7 +4,7 @@
 // for any other charset; callers then fall back to `lenient` (the text as written).
 // Decoding never fails: bytes that do not fit become U+FFFD or their Latin-1 reading.
 
-enum Charset: Sendable, Equatable {
+public enum Charset: Sendable, Equatable {
     case utf8
     /// Declared US-ASCII (the MIME default); 8-bit bytes in it are read leniently.
     case usASCII
@@ -14,7 +14,7 @@ enum Charset: Sendable, Equatable {
     case latin9
     case windows1252
 
-    init?(named name: String) {
+    public init?(named name: String) {
         switch name.lowercased() {
         case "utf-8", "utf8": self = .utf8
         case "us-ascii", "ascii", "us", "ansi_x3.4-1968", "iso646-us": self = .usASCII
@@ -25,7 +25,7 @@ enum Charset: Sendable, Equatable {
         }
     }
 
-    func decode(_ bytes: some Collection<UInt8>) -> String {
+    public func decode(_ bytes: some Collection<UInt8>) -> String {
         switch self {
         case .utf8: return String(decoding: bytes, as: UTF8.self)
         case .usASCII: return Self.lenient(bytes)
@@ -36,7 +36,7 @@ enum Charset: Sendable, Equatable {
 
     /// Text whose charset is unknown or wrongly declared: UTF-8 when it is valid UTF-8
     /// (the common case today), otherwise Windows-1252 (the common 8-bit case).
-    static func lenient(_ bytes: some Collection<UInt8>) -> String {
+    public static func lenient(_ bytes: some Collection<UInt8>) -> String {
         if let text = String(validating: bytes, as: UTF8.self) { return text }
         return singleByte(bytes, windows1252High)
     }

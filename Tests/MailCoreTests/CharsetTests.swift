@@ -1,7 +1,7 @@
 // Charset: names and aliases, the single-byte tables, lenient reading of undeclared
 // or wrongly declared 8-bit text.
 import Testing
-@testable import IMAP
+@testable import MailCore
 
 @Suite struct CharsetTests {
     @Test func namesAndAliases() {

@@ -2,7 +2,7 @@
 // words, characters split across words, RFC 2231 languages, unknown charsets and
 // broken words kept as written, and linear time on hostile input.
 import Testing
-@testable import IMAP
+@testable import MailCore
 
 @Suite struct EncodedWordsTests {
     func decode(_ value: String) -> String { EncodedWords.decode(value) }

@@ -1,0 +1,47 @@
+// The message a `data` or `deliver` hook sees (tx:body(), tx:message(), tx:parts(),
+// tx:part_text()): the raw bytes, shared by reference with the session that received
+// them, so no policy and no VM copies them until a script asks. What is derived from
+// them (where the body starts, the MIME walk) is computed on first use, once per
+// message for every policy, VM and recipient, under a lock.
+import Foundation
+import MailCore
+
+public final class MessageContent: @unchecked Sendable {
+    public let bytes: [UInt8]
+    // @unchecked: the lazily computed fields are only touched with `lock` held.
+    private let lock = NSLock()
+    private var cachedBodyStart: Int?
+    private var cachedWalk: MIMEWalk?
+
+    public init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    public var count: Int { bytes.count }
+
+    /// Where the body starts: after the empty line that ends the header block (the end
+    /// of the message when there is none).
+    public var bodyStart: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cachedBodyStart { return cachedBodyStart }
+        let start = MIMEHeader(bytes, start: 0, end: bytes.count).bodyStart
+        cachedBodyStart = start
+        return start
+    }
+
+    /// The MIME leaves (MIMEWalk's default bounds), parsed on first use.
+    public var walk: MIMEWalk {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cachedWalk { return cachedWalk }
+        let walk = MIMEWalk(bytes)
+        cachedWalk = walk
+        return walk
+    }
+}
+
+extension MessageContent: Equatable {
+    /// The same message object (the bytes are never compared).
+    public static func == (lhs: MessageContent, rhs: MessageContent) -> Bool { lhs === rhs }
+}
