@@ -2,6 +2,7 @@
 // RFC 2047-decoded), address lists parsed per RFC 5322 §3.4 including groups, route
 // addresses and quoted local parts. Sender and Reply-To default to From. Lenient:
 // junk yields MISSING_MAILBOX / MISSING_DOMAIN parts as Dovecot does.
+import MailCore
 
 extension Envelope {
     init(header: MIMEHeader, bytes: [UInt8]) {

@@ -3,6 +3,7 @@
 // UTF8=ACCEPT is enabled, not too long) and as literals otherwise; message data is
 // always a literal (literal8 `~{n}` for BINARY content holding NUL). Mailbox names
 // are modified UTF-7 unless UTF8=ACCEPT.
+import MailCore
 
 public struct IMAPEncoder: Sendable {
     /// UTF8=ACCEPT is enabled (RFC 6855): 8-bit UTF-8 may be quoted, mailbox names raw.

@@ -1,6 +1,7 @@
 // The responses the server sends (RFC 3501 §7, RFC 9051 §7 and extensions): status
 // responses with response codes, untagged data, and continuation requests. Values
 // only; IMAPEncoder turns them into bytes.
+import MailCore
 
 public enum IMAPStatus: String, Sendable, Equatable {
     case ok = "OK", no = "NO", bad = "BAD"

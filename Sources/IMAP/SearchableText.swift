@@ -9,6 +9,7 @@
 // transfer decoding only shrinks text, so real text is cut only by charset growth, and
 // a message can never cost more than a few passes over its own bytes). Computed
 // lazily, at most once per message, and shared by all keys of a search.
+import MailCore
 
 final class SearchableText {
     let message: MessageStructure

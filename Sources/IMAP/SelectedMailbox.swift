@@ -6,6 +6,7 @@
 // It also holds what this session alone knows: the keywords already announced in
 // FLAGS/PERMANENTFLAGS (a FETCH may show only those, RFC 3501 §7.2.6), and which
 // messages are \Recent for this session (RFC 3501 §2.3.2).
+import MailCore
 
 struct SelectedMailbox: Sendable {
     var id: IMAPMailboxID
