@@ -68,6 +68,9 @@ final class StoreKeyValues: PolicyKeyValueStore, @unchecked Sendable {
         }
     }
 
+    /// True while some write has not committed yet (tests wait for it).
+    var hasPendingWrites: Bool { locked { !pending.isEmpty } }
+
     /// Notes and submits one write; called with the lock held.
     private func write(_ key: String, _ entry: KeyValueEntry?) {
         nextToken &+= 1
