@@ -54,7 +54,7 @@ public struct TransactionInfo: Sendable, Equatable {
     /// Header fields, known in `data` and `deliver`.
     public var headers: [HeaderField]
     /// `tx:set_result` / `tx:result`: one box per transaction, shared by every copy of
-    /// this value (compared by identity).
+    /// this value (compared by content).
     public var results: TransactionResults
     /// The message, in `data` and `deliver` (tx:body(), tx:parts()); nil before DATA.
     public var message: MessageContent?

@@ -42,6 +42,6 @@ public final class MessageContent: @unchecked Sendable {
 }
 
 extension MessageContent: Equatable {
-    /// The same message object (the bytes are never compared).
-    public static func == (lhs: MessageContent, rhs: MessageContent) -> Bool { lhs === rhs }
+    /// The same object, or the same bytes (identity first: the common case is cheap).
+    public static func == (lhs: MessageContent, rhs: MessageContent) -> Bool { lhs === rhs || lhs.bytes == rhs.bytes }
 }

@@ -63,6 +63,9 @@ public final class TransactionResults: @unchecked Sendable {
 }
 
 extension TransactionResults: Equatable {
-    /// The same box (a transaction's TransactionInfo values compare equal while they share it).
-    public static func == (lhs: TransactionResults, rhs: TransactionResults) -> Bool { lhs === rhs }
+    /// The same box, or boxes holding the same results: TransactionInfo stays a value
+    /// that compares by content (a fresh box equals another fresh one).
+    public static func == (lhs: TransactionResults, rhs: TransactionResults) -> Bool {
+        lhs === rhs || lhs.all == rhs.all
+    }
 }

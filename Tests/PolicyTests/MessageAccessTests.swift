@@ -127,6 +127,9 @@ private func inData(_ body: String, _ bytes: [UInt8] = multipartMessage, host: T
         let copy = info
         #expect(copy == info)
         #expect(copy.results === results)
+        // Equality is by content: fresh boxes are equal, a box with results is not.
+        #expect(transaction() == transaction())
+        #expect(transaction(recipients: []) != info)
     }
 
     @Test func valueBounds() throws {
@@ -247,6 +250,7 @@ private func inData(_ body: String, _ bytes: [UInt8] = multipartMessage, host: T
         #expect(content.walk.leaves.count == 6)
         #expect(content.bodyStart == (String(decoding: multipartMessage, as: UTF8.self).range(of: "\r\n\r\n")!.upperBound.utf16Offset(in: String(decoding: multipartMessage, as: UTF8.self))))
         #expect(content == content)
-        #expect(content != MessageContent(bytes: multipartMessage))
+        #expect(content == MessageContent(bytes: multipartMessage))
+        #expect(content != MessageContent(bytes: []))
     }
 }

@@ -1,7 +1,8 @@
 // libFuzzer target: a stored message as IMAP FETCH reads it. MessageStructure parses
 // the MIME tree; BODYSTRUCTURE, BODY, ENVELOPE and the sections of the first parts are
 // encoded as a FETCH response; SEARCH's text view decodes RFC 2047 encoded words and
-// charsets; the encoded-word decoder also gets the raw input as one header value.
+// charsets; the encoded-word decoder also gets the raw input as one header value;
+// MIMEWalk lists the leaves and decodes their text as Lua's tx:parts() does.
 // Checks besides "never crash": BODY[] is the message as stored, and a partial fetch
 // is never longer than asked.
 @testable import IMAP
@@ -48,5 +49,9 @@ public func fuzzMIME(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = IMAPEncoder(utf8Accept: true).encode(.data(.fetch(1, items)))
     _ = SearchableText(structure)
     _ = EncodedWords.decode(String(decoding: bytes, as: UTF8.self))
+    // Lua's tx:parts() / tx:part_text(): the MIME walk and each leaf's decoded text.
+    let walk = MIMEWalk(bytes, maxParts: 64, maxDepth: 8)
+    precondition(walk.leaves.count <= 64, "more leaves than parts allowed")
+    for leaf in walk.leaves { _ = leaf.part.decodedText(in: bytes, rawLimit: 4096) }
     return 0
 }
