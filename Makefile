@@ -1,8 +1,9 @@
 # mailgate: two commands do all the set-up on Debian 12 with the Swift toolchain.
 #   make run    install missing Debian packages, build, start `mailgate serve` on built-in defaults
 #   make test   install missing packages (incl. test clients), build, run every test
+#               (unit, policy transcripts in examples/transcripts, end-to-end)
 #   make fuzz-ci    every libFuzzer target briefly (docs/security.md); make test-asan / test-tsan
-.PHONY: run test deps test-deps build build-release unit e2e bench clean fuzz-ci test-asan test-tsan
+.PHONY: run test deps test-deps build build-release unit policy-test e2e bench clean fuzz-ci test-asan test-tsan
 
 RUN_PACKAGES  := liblua5.4-dev liblmdb-dev libcrypt-dev pkg-config openssl
 TEST_PACKAGES := $(RUN_PACKAGES) swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl strace curl python3 python3-pytest lmdb-utils fetchmail getmail6 dnsmasq-base postfix python3-aiosmtpd isync offlineimap3 neomutt tmux
@@ -28,11 +29,17 @@ unit:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --parallel
 
+# Every transcript of the default policies, the plugins and examples/policies
+# (docs/policy-api.md, "Testing policies"): offline, no store, canned DNS.
+policy-test:
+	$(SWIFT) build --product mailgate
+	./.build/debug/mailgate policy test examples/transcripts/*.toml
+
 e2e:
 	$(SWIFT) build --product mailgate
 	MAILGATE_BIN=$(CURDIR)/.build/debug/mailgate $(PYTHON) -m pytest -q Tests/EndToEndTests
 
-test: test-deps unit e2e
+test: test-deps unit policy-test e2e
 
 # Each fuzz target for FUZZ_SECONDS from its committed seeds; fails on any crash.
 FUZZ_SECONDS ?= 20

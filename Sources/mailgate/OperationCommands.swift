@@ -110,7 +110,7 @@ struct MailCommand: ParsableCommand {
 
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "policy", abstract: "Policy scripts.",
-                                                    subcommands: [Check.self])
+                                                    subcommands: [Check.self, PolicyTestCommand.self])
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Compile and load the chain without serving; non-zero on error.")
         @OptionGroup var global: GlobalOptions

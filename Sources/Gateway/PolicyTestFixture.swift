@@ -1,0 +1,209 @@
+// An in-memory PolicyHost for `mailgate policy test` and unit tests: domains, accounts,
+// aliases, catch-alls, the open-SMTP whitelist, sliding-window counters and a kv table
+// with expiry, all on an injectable clock (`advance` moves it; nothing reads the wall
+// clock), plus canned DNS answers (MemoryDNS). The real store is never opened. Policy
+// log lines are kept in order so the runner can print them under the step that made them.
+import Foundation
+import MailCore
+import Policy
+
+public final class PolicyTestFixture: PolicyHost, @unchecked Sendable {
+    // @unchecked: every mutable field is guarded by `lock`.
+    public struct LogLine: Sendable, Equatable {
+        public var level: PolicyLogLevel
+        public var policy: String
+        public var message: String
+    }
+
+    /// A kv value: strings and integers, as `mailgate.kv` stores them.
+    public enum KVValue: Sendable, Equatable {
+        case string(String)
+        case integer(Int)
+    }
+
+    private let lock = NSLock()
+    private var clock: Double
+    private var domains: Set<String> = []
+    private var accounts: Set<String> = []
+    private var aliases: [String: String] = [:]
+    private var catchAll: [String: String] = [:]
+    private var whitelist: [String: (user: String?, expires: Double)] = [:]
+    private var counters: [String: [(time: Double, amount: Int)]] = [:]
+    private var kv: [String: (value: KVValue, expires: Double?)] = [:]
+    private var logs: [LogLine] = []
+    public let memoryDNS: MemoryDNS
+
+    public init(now: Double = PolicyTranscript.defaultNow) {
+        clock = now
+        memoryDNS = MemoryDNS()
+    }
+
+    /// A fixture holding a transcript's [store] and [[dns]].
+    public convenience init(transcript: PolicyTranscript) {
+        self.init(now: transcript.now)
+        let store = transcript.store
+        domains = Set(store.domains.map { $0.lowercased() })
+        accounts = Set(store.accounts)
+        aliases = store.aliases
+        catchAll = store.catchAll
+        for (ip, ttl) in store.whitelist {
+            whitelist[ip] = (nil, ttl.map { transcript.now + $0 } ?? .infinity)
+        }
+        for (key, count) in store.counters where count > 0 { counters[key] = [(transcript.now, count)] }
+        for (key, value) in store.kv { kv[key] = (value, nil) }
+        for answer in transcript.dns { memoryDNS.set(answer.name, answer.type, answer.result) }
+    }
+
+    private func locked<T>(_ body: () -> T) -> T { lock.lock(); defer { lock.unlock() }; return body() }
+
+    // MARK: set-up and inspection (tests, the runner)
+
+    public func addDomain(_ domain: String) { locked { _ = domains.insert(domain.lowercased()) } }
+    public func addAccount(_ address: MailAddress) { locked { _ = accounts.insert(address.normalized) } }
+    public func addAlias(_ address: MailAddress, target: String) { locked { aliases[address.normalized] = target } }
+    public func setCatchAll(_ domain: String, target: String) { locked { catchAll[domain.lowercased()] = target } }
+
+    /// Moves the clock forward (a transcript's `wait`).
+    public func advance(_ seconds: Double) { locked { clock += seconds } }
+
+    /// Log lines since the last call, oldest first.
+    public func takeLogs() -> [LogLine] {
+        locked {
+            defer { logs = [] }
+            return logs
+        }
+    }
+
+    /// The whitelist entry of `ip` if it has not expired: (user, expiry).
+    public func whitelistEntry(_ ip: String) -> (user: String?, expires: Double)? {
+        locked {
+            guard let entry = whitelist[Self.normalizeIP(ip)], entry.expires > clock else { return nil }
+            return entry
+        }
+    }
+
+    // MARK: PolicyHost
+
+    public func isLocalDomain(_ domain: String) -> Bool { locked { domains.contains(domain.lowercased()) } }
+    public func userExists(_ address: MailAddress) -> Bool { locked { accounts.contains(address.normalized) } }
+    public func aliasExists(_ address: MailAddress) -> Bool { locked { aliases[address.normalized] != nil } }
+    public func hasCatchAll(_ domain: String) -> Bool { locked { catchAll[domain.lowercased()] != nil } }
+
+    public func whitelistContains(_ ip: String) -> Bool { whitelistEntry(ip) != nil }
+    public func whitelistAdd(_ ip: String, user: String?, ttlSeconds: Int) {
+        locked { whitelist[Self.normalizeIP(ip)] = (user, clock + Double(ttlSeconds)) }
+    }
+    public func whitelistRemove(_ ip: String) { locked { _ = whitelist.removeValue(forKey: Self.normalizeIP(ip)) } }
+
+    public func counterIncrement(_ key: String, amount: Int, windowSeconds: Int) -> Int {
+        locked {
+            counters[key, default: []].append((clock, amount))
+            return count(key, windowSeconds)
+        }
+    }
+    public func counterGet(_ key: String, windowSeconds: Int) -> Int { locked { count(key, windowSeconds) } }
+
+    /// The sum of increments within the window ending now (the store counts in buckets
+    /// of window/60; exact here, so transcripts do not depend on bucket edges).
+    private func count(_ key: String, _ window: Int) -> Int {
+        let start = clock - Double(window)
+        return (counters[key] ?? []).reduce(0) { $1.time > start ? $0 + $1.amount : $0 }
+    }
+
+    public func now() -> Double { locked { clock } }
+
+    public func log(_ level: PolicyLogLevel, policy: String, _ message: String) {
+        locked { logs.append(LogLine(level: level, policy: policy, message: message)) }
+    }
+
+    public var dns: (any DNSLookupService)? { memoryDNS }
+
+    // MARK: kv (the names the kv host API will call; a missing or expired key is nil)
+
+    public func kvGet(_ key: String) -> KVValue? {
+        locked {
+            guard let entry = kv[key] else { return nil }
+            if let expires = entry.expires, expires <= clock { kv[key] = nil; return nil }
+            return entry.value
+        }
+    }
+
+    public func kvSet(_ key: String, _ value: KVValue, ttlSeconds: Double) {
+        locked { kv[key] = (value, clock + ttlSeconds) }
+    }
+
+    /// Adds `amount` to an integer value; a missing key starts at 0 with `ttlSeconds`
+    /// (nil: no expiry), an existing one keeps its expiry. Nil when the value is not an integer.
+    public func kvIncrement(_ key: String, by amount: Int, ttlSeconds: Double?) -> Int? {
+        locked {
+            var current = 0
+            var expires = ttlSeconds.map { clock + $0 }
+            if let entry = kv[key], entry.expires.map({ $0 > clock }) ?? true {
+                guard case .integer(let value) = entry.value else { return nil }
+                current = value
+                expires = entry.expires
+            }
+            let (sum, overflow) = current.addingReportingOverflow(amount)
+            guard !overflow else { return nil }
+            kv[key] = (.integer(sum), expires)
+            return sum
+        }
+    }
+
+    /// True when the key existed (and had not expired).
+    @discardableResult
+    public func kvDelete(_ key: String) -> Bool {
+        locked {
+            guard let entry = kv.removeValue(forKey: key) else { return false }
+            return entry.expires.map { $0 > clock } ?? true
+        }
+    }
+
+    // MARK: helpers
+
+    static func normalizeIP(_ ip: String) -> String { IPAddress(ip)?.description ?? ip }
+
+    /// DNS names compare lower-cased, without a trailing dot.
+    public static func dnsKey(_ name: String) -> String {
+        var name = name.lowercased()
+        while name.hasSuffix(".") { name.removeLast() }
+        return name
+    }
+}
+
+/// Canned DNS answers: every question not set answers `.nxdomain`. Answers arrive on
+/// another thread, as a real resolver's do, so a caller that suspends for the answer is
+/// exercised the way it is in the server. Questions asked are kept in order.
+public final class MemoryDNS: DNSLookupService, @unchecked Sendable {
+    // @unchecked: `answers` and `asked` are guarded by `lock`.
+    private let lock = NSLock()
+    private var answers: [String: DNSLookupResult] = [:]
+    private var asked: [(name: String, type: DNSRecordType, result: DNSLookupResult)] = []
+
+    public init() {}
+
+    public func set(_ name: String, _ type: DNSRecordType, _ result: DNSLookupResult) {
+        lock.lock(); defer { lock.unlock() }
+        answers["\(type.name) \(PolicyTestFixture.dnsKey(name))"] = result
+    }
+
+    /// The questions asked since the last call, with what they were answered.
+    public func takeQueries() -> [(name: String, type: DNSRecordType, result: DNSLookupResult)] {
+        lock.lock(); defer { lock.unlock() }
+        defer { asked = [] }
+        return asked
+    }
+
+    public func answer(_ name: String, _ type: DNSRecordType) -> DNSLookupResult {
+        lock.lock(); defer { lock.unlock() }
+        let result = answers["\(type.name) \(PolicyTestFixture.dnsKey(name))"] ?? .nxdomain
+        asked.append((name, type, result))
+        return result
+    }
+
+    public func lookup(_ name: String, _ type: DNSRecordType, timeout: Duration,
+                       _ completion: @escaping @Sendable (DNSLookupResult) -> Void) {
+        let result = answer(name, type)
+        DispatchQueue.global().async { completion(result) }
+    }
+}
