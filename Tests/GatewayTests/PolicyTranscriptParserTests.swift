@@ -240,30 +240,4 @@ import Policy
             .write(toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: TranscriptError.self) { try PolicyTranscriptParser.load(path: path, checkSyntax: false) }
     }
-
-    @Test func lineLocatorFollowsSectionsAndArrays() {
-        let locator = TranscriptLineLocator(text: """
-        # comment
-        a = 1
-        text = \"\"\"
-        b = 2
-        \"\"\"
-        [store]
-        "quoted.key" = { x = 1 }
-        [[step]]
-        hook = "x"
-        [[step]]
-        hook = "y"
-        [policy.relay]
-        trusted = []
-        """)
-        #expect(locator.line(of: ["a"]) == 2)
-        #expect(locator.line(of: ["b"]) == nil)
-        #expect(locator.line(of: ["store", "quoted.key"]) == 7)
-        #expect(locator.line(of: ["store", "quoted.key", "x"]) == 7)
-        #expect(locator.line(of: ["step", "#1", "hook"]) == 11)
-        #expect(locator.line(of: ["step", "#1"]) == 10)
-        #expect(locator.line(of: ["policy", "relay", "trusted"]) == 13)
-        #expect(locator.line(of: ["policy", "relay", "other"]) == 12)
-    }
 }
