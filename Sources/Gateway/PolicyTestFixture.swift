@@ -1,6 +1,6 @@
 // An in-memory PolicyHost for `mailgate policy test` and unit tests: domains, accounts,
-// aliases, catch-alls, the open-SMTP whitelist, sliding-window counters and a kv table
-// with expiry, all on an injectable clock (`advance` moves it; nothing reads the wall
+// aliases, catch-alls, the open-SMTP whitelist, sliding-window counters and kv
+// (MemoryKeyValueStore), all on an injectable clock (`advance` moves it; nothing reads the wall
 // clock), plus canned DNS answers (MemoryDNS). The real store is never opened. Policy
 // log lines are kept in order so the runner can print them under the step that made them.
 import Foundation
@@ -15,12 +15,6 @@ public final class PolicyTestFixture: PolicyHost, @unchecked Sendable {
         public var message: String
     }
 
-    /// A kv value: strings and integers, as `mailgate.kv` stores them.
-    public enum KVValue: Sendable, Equatable {
-        case string(String)
-        case integer(Int)
-    }
-
     private let lock = NSLock()
     private var clock: Double
     private var domains: Set<String> = []
@@ -29,18 +23,23 @@ public final class PolicyTestFixture: PolicyHost, @unchecked Sendable {
     private var catchAll: [String: String] = [:]
     private var whitelist: [String: (user: String?, expires: Double)] = [:]
     private var counters: [String: [(time: Double, amount: Int)]] = [:]
-    private var kv: [String: (value: KVValue, expires: Double?)] = [:]
     private var logs: [LogLine] = []
     public let memoryDNS: MemoryDNS
+    /// `mailgate.kv`: the Policy module's in-memory store, on this fixture's clock.
+    public let memoryKeyValues: MemoryKeyValueStore
+    public var keyValues: any PolicyKeyValueStore { memoryKeyValues }
 
-    public init(now: Double = PolicyTranscript.defaultNow) {
+    public init(now: Double = PolicyTranscript.defaultNow, keyValues: [String: KeyValueEntry] = [:]) {
         clock = now
         memoryDNS = MemoryDNS()
+        memoryKeyValues = MemoryKeyValueStore(keyValues)
     }
 
     /// A fixture holding a transcript's [store] and [[dns]].
     public convenience init(transcript: PolicyTranscript) {
-        self.init(now: transcript.now)
+        self.init(now: transcript.now, keyValues: transcript.store.kv.mapValues { seed in
+            KeyValueEntry(value: seed.value, expires: seed.ttl.map { transcript.now + $0 } ?? .infinity)
+        })
         let store = transcript.store
         domains = Set(store.domains.map { $0.lowercased() })
         accounts = Set(store.accounts)
@@ -50,7 +49,6 @@ public final class PolicyTestFixture: PolicyHost, @unchecked Sendable {
             whitelist[ip] = (nil, ttl.map { transcript.now + $0 } ?? .infinity)
         }
         for (key, count) in store.counters where count > 0 { counters[key] = [(transcript.now, count)] }
-        for (key, value) in store.kv { kv[key] = (value, nil) }
         for answer in transcript.dns { memoryDNS.set(answer.name, answer.type, answer.result) }
     }
 
@@ -117,47 +115,6 @@ public final class PolicyTestFixture: PolicyHost, @unchecked Sendable {
     }
 
     public var dns: (any DNSLookupService)? { memoryDNS }
-
-    // MARK: kv (the names the kv host API will call; a missing or expired key is nil)
-
-    public func kvGet(_ key: String) -> KVValue? {
-        locked {
-            guard let entry = kv[key] else { return nil }
-            if let expires = entry.expires, expires <= clock { kv[key] = nil; return nil }
-            return entry.value
-        }
-    }
-
-    public func kvSet(_ key: String, _ value: KVValue, ttlSeconds: Double) {
-        locked { kv[key] = (value, clock + ttlSeconds) }
-    }
-
-    /// Adds `amount` to an integer value; a missing key starts at 0 with `ttlSeconds`
-    /// (nil: no expiry), an existing one keeps its expiry. Nil when the value is not an integer.
-    public func kvIncrement(_ key: String, by amount: Int, ttlSeconds: Double?) -> Int? {
-        locked {
-            var current = 0
-            var expires = ttlSeconds.map { clock + $0 }
-            if let entry = kv[key], entry.expires.map({ $0 > clock }) ?? true {
-                guard case .integer(let value) = entry.value else { return nil }
-                current = value
-                expires = entry.expires
-            }
-            let (sum, overflow) = current.addingReportingOverflow(amount)
-            guard !overflow else { return nil }
-            kv[key] = (.integer(sum), expires)
-            return sum
-        }
-    }
-
-    /// True when the key existed (and had not expired).
-    @discardableResult
-    public func kvDelete(_ key: String) -> Bool {
-        locked {
-            guard let entry = kv.removeValue(forKey: key) else { return false }
-            return entry.expires.map { $0 > clock } ?? true
-        }
-    }
 
     // MARK: helpers
 

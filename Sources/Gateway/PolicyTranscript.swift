@@ -76,10 +76,17 @@ public struct PolicyTranscript: Sendable {
         public var catchAll: [String: String] = [:]
         /// IP → seconds the entry stays valid (nil: the whole transcript).
         public var whitelist: [String: Double?] = [:]
-        public var kv: [String: PolicyTestFixture.KVValue] = [:]
+        /// Key → value, and seconds until it expires (nil: never, in the transcript).
+        public var kv: [String: KVSeed] = [:]
         public var counters: [String: Int] = [:]
 
         public init() {}
+    }
+
+    public struct KVSeed: Sendable, Equatable {
+        public var value: KeyValue
+        public var ttl: Double?
+        public init(_ value: KeyValue, ttl: Double? = nil) { self.value = value; self.ttl = ttl }
     }
 
     public struct DNSAnswer: Sendable, Equatable {

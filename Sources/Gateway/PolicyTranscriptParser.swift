@@ -171,10 +171,25 @@ public enum PolicyTranscriptParser {
             if let value = section["kv"] {
                 let entries = try self.table(value, ["store", "kv"])
                 for key in entries.keys {
-                    let item = entries[key]!
-                    if let text = item.string { store.kv[key] = .string(text) }
-                    else if let number = item.int { store.kv[key] = .integer(number) }
-                    else { throw fail(["store", "kv", key], "expected a string or an integer") }
+                    let path = ["store", "kv", key]
+                    guard KeyValueLimits.isValidKey(key) else { throw fail(path, "a kv key is 1 to 512 bytes") }
+                    var item = entries[key]!
+                    var ttl: Double?
+                    if let table = item.table {
+                        try checkKeys(table, path, ["value", "ttl"])
+                        guard let value = table["value"] else { throw fail(path, "needs value = ...") }
+                        if let ttlValue = table["ttl"] {
+                            ttl = try seconds(ttlValue, path + ["ttl"])
+                            guard (ttl ?? 1) > 0 else { throw fail(path + ["ttl"], "must be more than 0") }
+                        }
+                        item = value
+                    }
+                    let value: KeyValue
+                    if let text = item.string { value = .string(text) }
+                    else if let number = item.int { value = .integer(number) }
+                    else if let number = item.double, number.isFinite { value = .double(number) }
+                    else { throw fail(path, "expected a string, a number or { value = ..., ttl = \"1h\" }") }
+                    store.kv[key] = PolicyTranscript.KVSeed(value, ttl: ttl)
                 }
             }
             if let value = section["counters"] {

@@ -342,10 +342,18 @@ public struct PolicyTranscriptRunner {
                 }
                 info.size = size
                 info.headers = HeaderFields.parse(message)
+                info.message = MessageContent(bytes: message)
                 let result = run(.data(info))
                 if result.verdict.isRefusal {
                     transaction = nil
                 } else {
+                    // deliver sees the message as it would be stored: the added headers
+                    // first (the SMTP session's Received line is not simulated).
+                    var stored: [UInt8] = []
+                    for header in result.addedHeaders {
+                        stored.append(contentsOf: HeaderText.line(header.name, header.value, allowUTF8: true).utf8)
+                    }
+                    info.message = MessageContent(bytes: stored + message)
                     info.headers = result.addedHeaders + info.headers
                     transaction = info
                     delivered = true

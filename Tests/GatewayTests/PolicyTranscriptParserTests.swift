@@ -40,7 +40,7 @@ import Policy
         aliases = { "postmaster@example.com" = "alice@example.com" }
         catchall = { "example.com" = "alice@example.com" }
         whitelist = { "192.0.2.7" = "1h" }
-        kv = { "greylist:k" = "v", "n" = 3 }
+        kv = { "greylist:k" = "v", "n" = 3, "f" = 0.5, "t" = { value = "x", ttl = "5m" } }
         counters = { "conn:192.0.2.1" = 4 }
         [[dns]]
         name = "10.2.0.192.bl.example.test."
@@ -91,7 +91,8 @@ import Policy
         #expect(transcript.store.domains == ["example.com"])
         #expect(transcript.store.accounts == ["alice@example.com"])
         #expect(transcript.store.whitelist["192.0.2.7"] == .some(3600))
-        #expect(transcript.store.kv == ["greylist:k": .string("v"), "n": .integer(3)])
+        #expect(transcript.store.kv == ["greylist:k": .init(.string("v")), "n": .init(.integer(3)), "f": .init(.double(0.5)),
+                                        "t": .init(.string("x"), ttl: 300)])
         #expect(transcript.dns[0].name == "10.2.0.192.bl.example.test")
         #expect(transcript.dns[1].result == .records([.mx(preference: 20, exchange: "mx2.example.org"),
                                                       .mx(preference: 10, exchange: "mx1.example.org")], ttl: 60))

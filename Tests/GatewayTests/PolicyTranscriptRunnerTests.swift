@@ -378,6 +378,44 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         #expect(outcome == .passed(steps: 3), "\(lines.joined(separator: "\n"))")
     }
 
+    @Test func theMessageAndKVReachThePolicies() throws {
+        let policies = TranscriptPolicies(["p.lua": """
+        local p = {}
+        function p.data(tx)
+          local seen = mailgate.kv.incr("seen", 1, "1h")
+          tx:add_header("X-Body", tx:body():gsub("\\r\\n", "|") .. " seen " .. seen .. " " .. tostring(mailgate.kv.get("seed")))
+          return mailgate.next
+        end
+        function p.deliver(tx, rcpt)
+          if tx:message():find("X-Body: ", 1, true) == 1 then return mailgate.folder("Tagged") end
+          return mailgate.next
+        end
+        return p
+        """])
+        let (outcome, lines) = try policies.run("""
+        [store]
+        kv = { "seed" = 7, "seen" = { value = 1, ttl = "10m" } }
+        [[step]]
+        hook = "mail_from"
+        address = "a@example.org"
+        expect = "next"
+        [[step]]
+        hook = "rcpt"
+        address = "b@example.com"
+        expect = "next"
+        [[step]]
+        hook = "data"
+        text = "Subject: x\\n\\nline one\\nline two\\n"
+        expect = "next"
+        expect_headers = ["X-Body: line one|line two| seen 2 7"]
+        [[step]]
+        hook = "deliver"
+        address = "b@example.com"
+        expect = "folder Tagged"
+        """)
+        #expect(outcome == .passed(steps: 4), "\(lines.joined(separator: "\n"))")
+    }
+
     @Test func shadowDisagreementsArePrintedUnderTheirStep() throws {
         let policies = TranscriptPolicies(["p.lua": "return { connect = function() return mailgate.next end }",
                                            "strict.lua": """
