@@ -35,6 +35,11 @@ public struct PolicyTranscript: Sendable {
     public var hostname: String?
     public var maxMessageSize: Int?
     public var maxRecipients: Int?
+    /// `[limits] policy_*` overrides: budget, deadline, DNS lookups per call and their timeout.
+    public var instructionBudget: Int?
+    public var deadline: Duration?
+    public var dnsLookups: Int?
+    public var dnsTimeout: Duration?
     /// Absolute paths (resolved against the transcript's directory); nil: configured.
     public var policyDirectory: String?
     public var pluginDirectory: String?
@@ -141,6 +146,8 @@ public struct PolicyTranscript: Sendable {
         public var expectHeaders: [String]?
         /// The policy that must have decided ("" when none may: every policy said next).
         public var expectPolicy: String?
+        /// Substrings each of which some log line of this step must contain.
+        public var expectLog: [String]?
 
         public init(hook: Hook, expect: Expectation) {
             self.hook = hook; self.expect = expect

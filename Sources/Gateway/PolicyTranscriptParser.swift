@@ -66,7 +66,8 @@ public enum PolicyTranscriptParser {
             if let value = table["hostname"] { transcript.hostname = try string(value, ["hostname"]) }
             if let value = table["limits"] {
                 let section = try self.table(value, ["limits"])
-                try checkKeys(section, ["limits"], ["max_message_size", "max_recipients"])
+                try checkKeys(section, ["limits"], ["max_message_size", "max_recipients", "policy_instruction_budget",
+                                                    "policy_deadline", "policy_dns_lookups", "policy_dns_timeout"])
                 if let value = section["max_message_size"] {
                     if let number = value.int, number > 0 { transcript.maxMessageSize = number }
                     else if let text = value.string, let bytes = ConfigValues.size(text), bytes > 0 { transcript.maxMessageSize = Int(bytes) }
@@ -74,6 +75,20 @@ public enum PolicyTranscriptParser {
                 }
                 if let value = section["max_recipients"] {
                     transcript.maxRecipients = try int(value, ["limits", "max_recipients"], min: 1)
+                }
+                if let value = section["policy_instruction_budget"] {
+                    transcript.instructionBudget = try int(value, ["limits", "policy_instruction_budget"], min: 1000)
+                }
+                if let value = section["policy_dns_lookups"] {
+                    transcript.dnsLookups = try int(value, ["limits", "policy_dns_lookups"], min: 0)
+                }
+                for key in ["policy_deadline", "policy_dns_timeout"] {
+                    guard let value = section[key] else { continue }
+                    guard let seconds = try seconds(value, ["limits", key]), seconds > 0 else {
+                        throw fail(["limits", key], "must be a positive duration")
+                    }
+                    let duration = Duration.milliseconds(Int64((seconds * 1000).rounded()))
+                    if key == "policy_deadline" { transcript.deadline = duration } else { transcript.dnsTimeout = duration }
                 }
             }
             if let value = table["policy"] { try readPolicy(try self.table(value, ["policy"]), into: &transcript) }
@@ -255,7 +270,7 @@ public enum PolicyTranscriptParser {
             }
         }
 
-        static let commonStepKeys = ["hook", "expect", "expect_text", "expect_headers", "expect_policy", "comment"]
+        static let commonStepKeys = ["hook", "expect", "expect_text", "expect_headers", "expect_policy", "expect_log", "comment"]
         static let stepKeys: [Hook: [String]] = [
             .connect: ["client_ip", "client_port", "listener", "tls", "auth_user"],
             .helo: ["name"],
@@ -304,6 +319,7 @@ public enum PolicyTranscriptParser {
                 guard hook == .data else { throw fail(path + ["expect_headers"], "only the data hook adds headers") }
             }
             if let value = section["expect_policy"] { step.expectPolicy = try string(value, path + ["expect_policy"]) }
+            if let value = section["expect_log"] { step.expectLog = try strings(value, path + ["expect_log"]) }
 
             switch hook {
             case .connect:

@@ -56,6 +56,10 @@ public struct PolicyTranscriptRunner {
         if let hostname = transcript.hostname { configuration.globals["hostname"] = .string(hostname) }
         if let size = transcript.maxMessageSize { configuration.globals["max_message_size"] = .integer(size) }
         if let count = transcript.maxRecipients { configuration.globals["max_recipients"] = .integer(count) }
+        if let budget = transcript.instructionBudget { configuration.instructionBudget = budget }
+        if let deadline = transcript.deadline { configuration.deadline = deadline }
+        if let lookups = transcript.dnsLookups { configuration.maxHostWaits = lookups }
+        if let timeout = transcript.dnsTimeout { configuration.dnsTimeout = timeout }
         configuration.vmCount = 1
         return configuration
     }
@@ -104,7 +108,8 @@ public struct PolicyTranscriptRunner {
                     return .failed(steps: ran, mismatches: mismatches + 1)
                 }
                 engine.waitForShadowCalls()  // their disagreements print under this step
-                let problems = check(hookStep, played)
+                let logs = fixture.takeLogs()
+                let problems = check(hookStep, played, logs: logs)
                 let shown = played.result.transcriptDescription
                     + (played.decidedBy.map { " by \($0)" } ?? "")
                 output(line(problems.isEmpty ? "ok" : "FAIL", step, played.label, shown))
@@ -115,7 +120,7 @@ public struct PolicyTranscriptRunner {
                 if verbose || !problems.isEmpty, !played.result.addedHeaders.isEmpty {
                     for header in played.result.addedHeaders { output("     + \(header.name): \(header.value)") }
                 }
-                printLogs(fixture, output)
+                printLogs(fixture, output, logs: logs, all: !problems.isEmpty && hookStep.expectLog != nil)
             }
         }
         output(mismatches == 0 ? "     passed: \(ran) steps" : "     FAILED: \(mismatches) of \(ran) steps")
@@ -131,8 +136,10 @@ public struct PolicyTranscriptRunner {
         return head + label.padding(toLength: max(label.count, 34), withPad: " ", startingAt: 0) + " " + result
     }
 
-    private func printLogs(_ fixture: PolicyTestFixture, _ output: (String) -> Void) {
-        for entry in fixture.takeLogs() where verbose || entry.level == .warning || entry.level == .error {
+    /// Prints the step's log lines (warnings and errors; every one with `verbose` or `all`).
+    private func printLogs(_ fixture: PolicyTestFixture, _ output: (String) -> Void,
+                           logs: [PolicyTestFixture.LogLine]? = nil, all: Bool = false) {
+        for entry in logs ?? fixture.takeLogs() where verbose || all || entry.level == .warning || entry.level == .error {
             output("     [\(entry.level.rawValue)] \(entry.policy): \(entry.message)")
         }
         let queries = fixture.memoryDNS.takeQueries()
@@ -143,7 +150,7 @@ public struct PolicyTranscriptRunner {
     }
 
     /// What did not match, one sentence each.
-    func check(_ step: PolicyTranscript.HookStep, _ played: Played) -> [String] {
+    func check(_ step: PolicyTranscript.HookStep, _ played: Played, logs: [PolicyTestFixture.LogLine] = []) -> [String] {
         var problems: [String] = []
         let result = played.result
         if !step.expect.matches(result) {
@@ -169,6 +176,9 @@ public struct PolicyTranscriptRunner {
                 let got = added.isEmpty ? "none" : added.map { "\($0.name): \($0.value)" }.joined(separator: "; ")
                 problems.append("expected added headers [\(expected.joined(separator: ", "))], got \(got)")
             }
+        }
+        for text in step.expectLog ?? [] where !logs.contains(where: { $0.message.contains(text) }) {
+            problems.append("expected a log line containing \"\(text)\"")
         }
         if let policy = step.expectPolicy, policy != (played.decidedBy ?? "") {
             problems.append("expected the verdict from \(policy.isEmpty ? "no policy" : policy), "

@@ -24,6 +24,10 @@ import Policy
         [limits]
         max_message_size = "2KB"
         max_recipients = 3
+        policy_instruction_budget = 20000
+        policy_deadline = "500ms"
+        policy_dns_lookups = 4
+        policy_dns_timeout = 1
         [policy]
         directory = "../policies"
         plugin_directory = "/opt/plugins"
@@ -69,6 +73,7 @@ import Policy
         expect = "reject 554 5.7.1"
         expect_text = "listed"
         expect_policy = "dnsbl"
+        expect_log = ["listed"]
         [[step]]
         hook = "data"
         text = "Subject: hi\\n\\nbody\\n"
@@ -83,6 +88,8 @@ import Policy
         #expect(transcript.chain == ["relay", "limits"])
         #expect(transcript.now == 1_800_000_000)
         #expect(transcript.maxMessageSize == 2048 && transcript.maxRecipients == 3)
+        #expect(transcript.instructionBudget == 20000 && transcript.deadline == .milliseconds(500))
+        #expect(transcript.dnsLookups == 4 && transcript.dnsTimeout == .seconds(1))
         #expect(transcript.policyDirectory == "/srv/policies")
         #expect(transcript.pluginDirectory == "/opt/plugins")
         #expect(transcript.settings["relay"] == ["trusted_networks": ["10.0.0.0/8"]])
@@ -106,10 +113,10 @@ import Policy
         }
         #expect(mail.address == nil && mail.size == 100)
         #expect(mail.expect == .init(kind: .reject, code: 554, enhanced: "5.7.1"))
-        #expect(mail.expectText == "listed" && mail.expectPolicy == "dnsbl")
+        #expect(mail.expectText == "listed" && mail.expectPolicy == "dnsbl" && mail.expectLog == ["listed"])
         #expect(data.message == Array("Subject: hi\r\n\r\nbody\r\n".utf8))
         #expect(deliver.expect == .init(kind: .folder, argument: "Junk Mail") && deliver.local == true)
-        #expect(transcript.steps[2].line == 46)
+        #expect(transcript.steps[2].line == 50)
     }
 
     @Test func unknownKeysAreRefusedWithTheirLine() {
