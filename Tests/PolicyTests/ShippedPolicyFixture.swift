@@ -1,5 +1,6 @@
-// Runs the shipped policies (policies/*.lua) through the real engine with a test
-// host. Each fixture copies the policy files into a temp directory so list files
+// Runs the shipped policies (policies/*.lua) and plugins (plugins/*.lua) through the
+// real engine with a test host. Each fixture copies the files into a temp directory
+// (plugins into its plugin directory, as the engine looks them up) so list files
 // (badmailfrom) can be written per test.
 import Foundation
 @testable import Policy
@@ -14,8 +15,13 @@ struct ShippedPolicies {
          files: [String: String] = [:]) throws {
         self.host = host
         for name in chain {
-            let text = try String(contentsOfFile: shippedPolicyDirectory + "/\(name).lua", encoding: .utf8)
-            dir.write("\(name).lua", text)
+            let policy = shippedPolicyDirectory + "/\(name).lua"
+            if FileManager.default.fileExists(atPath: policy) {
+                dir.write("\(name).lua", try String(contentsOfFile: policy, encoding: .utf8))
+            } else {
+                let plugin = try String(contentsOfFile: shippedPluginDirectory + "/\(name).lua", encoding: .utf8)
+                dir.write("plugins/\(name).lua", plugin)
+            }
         }
         for (name, text) in files { dir.write(name, text) }
         engine = try PolicyEngine(configuration: dir.configuration(chain, settings: settings, globals: globals,

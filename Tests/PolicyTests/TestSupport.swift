@@ -150,6 +150,10 @@ let shippedPolicyDirectory: String = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("policies").path
 
+/// The repository's shipped plugins (`plugins/`).
+let shippedPluginDirectory: String = URL(fileURLWithPath: shippedPolicyDirectory)
+    .deletingLastPathComponent().appendingPathComponent("plugins").path
+
 func session(ip: String = "192.0.2.10", protocolName: String = "smtp", authUser: String? = nil,
              listener: String = "smtp") -> SessionInfo {
     SessionInfo(id: "s1", protocolName: protocolName, listener: listener, clientIP: ip, clientPort: 40000,
