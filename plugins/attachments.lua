@@ -26,6 +26,8 @@ local attachments = {}
 
 local function fail(text) error("attachments: " .. text, 0) end
 
+if (mailgate.api_version or 1) < 2 then fail("needs mailgate.api_version 2 (tx:parts())") end
+
 local DEFAULT_EXTENSIONS = {
   "ade", "adp", "app", "bat", "chm", "cmd", "com", "cpl", "exe", "hta", "inf", "ins", "isp",
   "jar", "js", "jse", "lnk", "mde", "msc", "msi", "msp", "mst", "pif", "ps1", "reg", "scf",

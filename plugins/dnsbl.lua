@@ -48,6 +48,8 @@ local dnsbl = {}
 
 local function fail(text) error("dnsbl: " .. text, 0) end
 
+if (mailgate.api_version or 1) < 2 then fail("needs mailgate.api_version 2 (mailgate.dns)") end
+
 -- Address text -> 32-bit integer (IPv4 only; nil otherwise).
 local function v4_number(text)
   local a, b, c, d = string.match(text, "^(%d+)%.(%d+)%.(%d+)%.(%d+)$")

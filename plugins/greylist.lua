@@ -39,6 +39,8 @@ local greylist = {}
 
 local function fail(text) error("greylist: " .. text, 0) end
 
+if (mailgate.api_version or 1) < 2 then fail("needs mailgate.api_version 2 (mailgate.kv)") end
+
 local function duration(name, default)
   local value = config[name]
   if value == nil then value = default end

@@ -61,6 +61,9 @@ for _, check in ipairs(string_list("checks", { "invalid", "bare_ip", "forged", "
   if not KNOWN_CHECKS[check] then fail(("unknown check %q"):format(check)) end
   enabled[check] = true
 end
+if enabled.fcrdns and (mailgate.api_version or 1) < 2 then
+  fail("the fcrdns check needs mailgate.api_version 2 (mailgate.dns)")
+end
 
 local action = config.action or "reject"
 local refuse_at = config.refuse_at or "rcpt"
