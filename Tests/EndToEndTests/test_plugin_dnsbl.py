@@ -36,6 +36,7 @@ def rcpt_from(server, source, recipient="bob@example.test"):
     """RCPT's reply for a client connecting from loopback address `source`."""
     with smtplib.SMTP("127.0.0.1", server.smtp_port, local_hostname="mail.remote.test", timeout=30,
                       source_address=(source, 0)) as client:
+        assert client.ehlo()[0] == 250
         assert client.mail("s@remote.test")[0] == 250
         return client.rcpt(recipient)
 
