@@ -73,3 +73,31 @@ def test_tag_adds_a_header(make_server):
     [entry] = server.messages("bob@example.test")
     stored = server.message("bob@example.test", entry[0])
     assert "X-HELO-Check: bare_ip: Invalid HELO name 198.51.100.7" in stored
+
+
+def test_fcrdns_against_a_real_dns_server(make_server):
+    """dnsmasq gives 127.0.0.1 a PTR name that resolves back to it, and 127.0.0.3 a PTR
+    name that resolves elsewhere; 127.0.0.2 has no PTR at all."""
+    from outbound_support import DNSServer
+    # --local makes unknown reverse names NXDOMAIN (without it dnsmasq answers REFUSED,
+    # a lookup failure that on_error would decide).
+    dns = DNSServer(["--local=/in-addr.arpa/", "--ptr-record=1.0.0.127.in-addr.arpa,mail.loop.test",
+                     "--host-record=mail.loop.test,127.0.0.1",
+                     "--ptr-record=3.0.0.127.in-addr.arpa,liar.loop.test",
+                     "--host-record=liar.loop.test,127.0.0.9"])
+    try:
+        server = make_server(plugin_config("helo", 'checks = ["fcrdns"]',
+                                           f'[delivery]\nnameserver = "127.0.0.1:{dns.port}"\n'))
+
+        def rcpt_from(source):
+            with smtplib.SMTP("127.0.0.1", server.smtp_port, local_hostname="mail.loop.test", timeout=30,
+                              source_address=(source, 0)) as client:
+                client.ehlo()
+                client.mail("s@remote.test")
+                return client.rcpt("bob@example.test")
+
+        assert rcpt_from("127.0.0.1")[0] == 250
+        for source in ["127.0.0.2", "127.0.0.3"]:
+            assert rcpt_from(source) == (550, f"5.7.1 Client address {source} has no forward-confirmed reverse DNS".encode())
+    finally:
+        dns.stop()
