@@ -24,7 +24,8 @@
 
 local attachments = {}
 
-local function fail(text) error("attachments: " .. text, 0) end
+-- Errors name the line that found the problem (level 2: the caller of fail).
+local function fail(text) error(text, 2) end
 
 if (mailgate.api_version or 1) < 2 then fail("needs mailgate.api_version 2 (tx:parts())") end
 

@@ -42,7 +42,8 @@
 
 local helo = {}
 
-local function fail(text) error("helo: " .. text, 0) end
+-- Errors name the line that found the problem (level 2: the caller of fail).
+local function fail(text) error(text, 2) end
 
 local function string_list(name, default)
   local value = config[name]

@@ -92,7 +92,7 @@ private func blocked(_ ip: String, _ zones: String) -> Verdict {
     let plugin = try dnsbl(["zones": ["bl.test", "down.test"]], dns)
     // on_error's default: a failure is 451 4.3.0, logged as an error.
     #expect(rcpt(plugin, "192.0.2.10") == .deferred(HookResult.policyFailureReply))
-    #expect(plugin.host.errors().contains { $0.contains("dnsbl: lookup failed for 192.0.2.10 (bl.test: timeout, down.test: servfail)") })
+    #expect(plugin.host.errors().contains { $0.contains("lookup failed for 192.0.2.10 (bl.test: timeout, down.test: servfail)") })
     // The zones that answered already reach the threshold: refused whatever down.test says.
     #expect(rcpt(plugin, "192.0.2.11") == blocked("192.0.2.11", "bl.test"))
     // A failed zone that cannot reach the threshold is only a warning.
