@@ -14,11 +14,17 @@
 -- with action "tag" it is accepted and gets the header `header`
 --   X-Attachment-Refused: .exe (invoice.exe)
 -- one per refused part (at most 10). Archives are not opened.
+-- A message whose MIME structure is beyond what the host walks (more than 256
+-- parts or 16 levels: tx:parts() says it is not complete) cannot be checked: with
+-- `incomplete` = "reject" (the default) it gets
+--   554 5.3.4 Sorry, I can't check attachments in a message with that many parts (#5.3.4)
+-- (tag: "X-Attachment-Refused: unchecked (too many parts)"); "accept" lets it pass.
 --
 -- Config ([policy.attachments] in mailgate.toml):
 --   extensions       list (without dots); default below (DEFAULT_EXTENSIONS)
 --   types            list of content types; default below (DEFAULT_TYPES)
 --   action           "reject" (default) or "tag"
+--   incomplete       "reject" (default) or "accept": a message too deep to walk
 --   header           the tag header; default "X-Attachment-Refused"
 --   exempt_networks  CIDRs never checked; default []
 
@@ -66,9 +72,13 @@ for _, entry in ipairs(string_list("types", DEFAULT_TYPES)) do
 end
 local action = config.action or "reject"
 local header = config.header or "X-Attachment-Refused"
+local incomplete = config.incomplete or "reject"
 local exempt_networks = string_list("exempt_networks", {})
 if action ~= "reject" and action ~= "tag" then
   fail(("action must be \"reject\" or \"tag\", not %q"):format(tostring(action)))
+end
+if incomplete ~= "reject" and incomplete ~= "accept" then
+  fail(("incomplete must be \"reject\" or \"accept\", not %q"):format(tostring(incomplete)))
 end
 mailgate.net.in_networks("127.0.0.1", exempt_networks)  -- a bad CIDR fails the load
 
@@ -92,10 +102,12 @@ end
 -- Printable ASCII only, short: the text goes into a reply or a header.
 local function shown(text) return string.sub(string.gsub(text, "[^%w%.%-_ /+]", "?"), 1, 80) end
 
--- Each refused part as {what=".exe", filename=}.
+-- Each refused part as {what=".exe", filename=}; a walk the host had to cut short
+-- (too many parts or levels) adds {too_deep=true} unless incomplete = "accept".
 local function refused_parts(tx)
   local found = {}
-  for _, part in ipairs(tx:parts()) do
+  local parts, complete = tx:parts()
+  for _, part in ipairs(parts) do
     local extension = part.filename and extension_of(part.filename)
     if extension and extensions[extension] then
       found[#found + 1] = { what = "." .. extension, filename = part.filename }
@@ -103,6 +115,10 @@ local function refused_parts(tx)
       found[#found + 1] = { what = string.lower(part.type), filename = part.filename }
     end
     if #found >= 10 then break end
+  end
+  -- Last, so a refused part the walk did reach is the one the reply names.
+  if complete == false and incomplete == "reject" then
+    found[#found + 1] = { what = "unchecked", too_deep = true }
   end
   return found
 end
@@ -112,15 +128,19 @@ function attachments.data(tx)
   local found = refused_parts(tx)
   if #found == 0 then return mailgate.next end
   local first = found[1]
-  mailgate.log.info(("attachments: %s refused %s (%s)"):format(
-    tx.queue_id, shown(first.what), first.filename and shown(first.filename) or "no filename"))
+  mailgate.log.info(("attachments: %s refused %s (%s)"):format(tx.queue_id, shown(first.what),
+    first.too_deep and "too many parts" or first.filename and shown(first.filename) or "no filename"))
   if action == "tag" then
     for _, item in ipairs(found) do
       local value = shown(item.what)
+      if item.too_deep then value = value .. " (too many parts)" end
       if item.filename then value = value .. " (" .. shown(item.filename) .. ")" end
       tx:add_header(header, value)
     end
     return mailgate.next
+  end
+  if first.too_deep then
+    return mailgate.reject(554, "5.3.4", "Sorry, I can't check attachments in a message with that many parts (#5.3.4)")
   end
   return mailgate.reject(554, "5.3.4",
     ("Sorry, I don't accept messages with attachments of type %s (#5.3.4)"):format(shown(first.what)))

@@ -76,3 +76,30 @@ private func refused(_ what: String) -> Verdict {
         }
     }
 }
+
+/// A message with `count` text parts: beyond 256 the host's walk is incomplete.
+private func manyParts(_ count: Int, last: String? = nil) -> [UInt8] {
+    var text = "Subject: many\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+    for index in 0..<count { text += "--b\r\nContent-Type: text/plain\r\n\r\npart \(index)\r\n" }
+    if let last { text += "--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"\(last)\"\r\n\r\nx\r\n" }
+    return Array((text + "--b--\r\n").utf8)
+}
+
+@Test func attachmentsMessagesTooDeepToWalk() throws {
+    let plugin = try ShippedPolicies(["attachments"])
+    #expect(data(plugin, manyParts(200)).verdict == .next)
+    // An .exe hidden behind 300 parts is out of the walk's reach: refused as unchecked.
+    #expect(data(plugin, manyParts(300, last: "setup.exe")).verdict
+        == .reject(Reply(554, "5.3.4", "Sorry, I can't check attachments in a message with that many parts (#5.3.4)")))
+    // A refused part the walk reached is the one named.
+    #expect(data(plugin, manyParts(1, last: "setup.exe")).verdict == refused(".exe"))
+
+    let lenient = try ShippedPolicies(["attachments"], settings: ["attachments": ["incomplete": "accept"]])
+    #expect(data(lenient, manyParts(300, last: "setup.exe")).verdict == .next)
+    let tagging = try ShippedPolicies(["attachments"], settings: ["attachments": ["action": "tag"]])
+    #expect(data(tagging, manyParts(300)).addedHeaders
+        == [HeaderField(name: "X-Attachment-Refused", value: "unchecked (too many parts)")])
+    #expect(throws: PolicyLoadError.self) {
+        try ShippedPolicies(["attachments"], settings: ["attachments": ["incomplete": "maybe"]])
+    }
+}
