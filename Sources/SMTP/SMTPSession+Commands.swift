@@ -5,6 +5,10 @@ import Policy
 
 extension SMTPSession {
     mutating func handle(_ command: SMTPCommand, _ actions: inout [SMTPAction]) {
+        if greetingRefused, command != .quit {
+            return commandError(Reply(503, "5.5.1", "Bad sequence of commands: the connection was refused, please send QUIT"),
+                                &actions)
+        }
         switch command {
         case .helo(let name), .ehlo(let name):
             let isExtended: Bool
@@ -68,7 +72,12 @@ extension SMTPSession {
         switch verdict {
         case .next, .accept:
             send(Reply(220, nil, "\(configuration.hostname) ESMTP mailgate"), &actions)
-        case .reject(let reply), .deferred(let reply), .disconnect(let reply):
+        case .reject(let reply), .deferred(let reply):
+            // RFC 5321 §3.1: a server refusing the session in its greeting still waits
+            // for QUIT, answering 503 to anything else (a 421 closes at once).
+            send(reply, &actions)
+            if reply.code == 421 { close(&actions) } else { greetingRefused = true }
+        case .disconnect(let reply):
             send(reply, &actions)
             close(&actions)
         }

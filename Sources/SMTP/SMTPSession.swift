@@ -61,6 +61,8 @@ public struct SMTPSession: Sendable {
     var authExchange: SASLExchange?
     var authMechanism = ""
     var errorCount = 0
+    /// The `connect` hook refused the session in the greeting: only QUIT is served.
+    var greetingRefused = false
     var shuttingDown = false
     var pendingMessage: [UInt8] = []
 

@@ -136,6 +136,36 @@ import Policy
         #expect(harness.closed)
     }
 
+    @Test func aRefusedGreetingWaitsForQuit() {
+        // RFC 5321 §3.1: after a 554 greeting the server answers 503 until QUIT.
+        var harness = SessionHarness()
+        harness.policy = { call in
+            if case .connect = call { return HookResult(verdict: .reject(Reply(554, "5.7.1", "listed"))) }
+            return HookResult(verdict: .next)
+        }
+        harness.start()
+        #expect(harness.take() == "554 5.7.1 listed\r\n")
+        #expect(!harness.closed)
+        harness.send("EHLO c\r\nMAIL FROM:<a@b.test>\r\n")
+        #expect(harness.take() == String(repeating: "503 5.5.1 Bad sequence of commands: the connection was refused, please send QUIT\r\n", count: 2))
+        harness.send("QUIT\r\n")
+        #expect(harness.take().hasPrefix("221 "))
+        #expect(harness.closed)
+    }
+
+    @Test func aGreetingWith421OrADisconnectCloses() {
+        for verdict in [Verdict.deferred(Reply(421, "4.7.0", "busy")), .disconnect(Reply(554, "5.7.1", "go away"))] {
+            var harness = SessionHarness()
+            harness.policy = { call in
+                if case .connect = call { return HookResult(verdict: verdict) }
+                return HookResult(verdict: .next)
+            }
+            harness.start()
+            _ = harness.take()
+            #expect(harness.closed)
+        }
+    }
+
     @Test func tooManyRecipients() {
         var limits = Limits()
         limits.maxRecipients = 2
