@@ -14,8 +14,9 @@
 --     (defer: 451 4.7.1 with the same text; disconnect: 554 and the session ends).
 --     The answer is kept per transaction with tx:set_result("dnsbl", …), so the
 --     zones are asked once per transaction (and the resolver caches across them).
---   connect(session)  (refuse_at = "connect"): the same reply as the greeting, and
---     the session ends (that is what an SMTP server does with a refused greeting).
+--   connect(session)  (refuse_at = "connect"): the same reply as the greeting; the
+--     session then answers 503 to everything but QUIT (RFC 5321 §3.1; action
+--     disconnect closes it at once).
 --   data(tx)   (action tag): adds the header `header` (X-DNSBL) naming the zones.
 --   Authenticated sessions and open-SMTP whitelisted clients are never refused at
 --   rcpt (their home addresses are often on policy lists); exempt_networks are not

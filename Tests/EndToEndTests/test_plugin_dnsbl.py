@@ -70,6 +70,11 @@ def test_refuse_at_connect(make_server, dns):
     server = dnsbl_server(make_server, dns, 'zones = ["bl.test"]\nrefuse_at = "connect"')
     with socket.create_connection(("127.0.0.1", server.smtp_port), timeout=30, source_address=("127.0.0.2", 0)) as s:
         assert s.recv(512) == b"554 5.7.1 Service unavailable; client [127.0.0.2] blocked using bl.test\r\n"
+        # RFC 5321 §3.1: the session stays for QUIT, refusing everything else.
+        s.sendall(b"EHLO mail.remote.test\r\n")
+        assert s.recv(512).startswith(b"503 5.5.1 ")
+        s.sendall(b"QUIT\r\n")
+        assert s.recv(512).startswith(b"221 ")
     with socket.create_connection(("127.0.0.1", server.smtp_port), timeout=30) as s:
         assert s.recv(512).startswith(b"220 ")
 
