@@ -6,17 +6,19 @@
 -- its `codes` accept; the weights of the listing zones are added up and the client
 -- is listed when the sum reaches `threshold`.
 --
--- Hooks (docs/plugins/dnsbl.md has the reasoning):
---   rcpt(tx, rcpt)   (action reject/defer/disconnect, refuse_at = "rcpt", the
---     default): a listed client gets, for every recipient but the exempt
---     local parts (postmaster, abuse),
+-- Hooks (docs/plugins/dnsbl.md has the reasoning). Only sessions on `listeners`
+-- (default: the MX listener "smtp") are checked.
+--   connect(session)  (action reject/defer/disconnect, refuse_at = "connect", the
+--     default: the first hook where the answer is known): a listed client gets as
+--     the greeting
 --       554 5.7.1 Service unavailable; client [IP] blocked using ZONE[, ZONE]
---     (defer: 451 4.7.1 with the same text; disconnect: 554 and the session ends).
+--     (defer: 451 4.7.1 with the same text); the session then answers 503 to
+--     everything but QUIT (RFC 5321 §3.1; action disconnect closes it at once).
+--     Open-SMTP whitelisted clients are let through.
+--   rcpt(tx, rcpt)   (refuse_at = "rcpt"): the same reply to every recipient but
+--     the exempt local parts (postmaster, abuse); authenticated sessions pass.
 --     The answer is kept per transaction with tx:set_result("dnsbl", …), so the
 --     zones are asked once per transaction (and the resolver caches across them).
---   connect(session)  (refuse_at = "connect"): the same reply as the greeting; the
---     session then answers 503 to everything but QUIT (RFC 5321 §3.1; action
---     disconnect closes it at once).
 --   data(tx)   (action tag): adds the header `header` (X-DNSBL) naming the zones.
 --   Authenticated sessions and open-SMTP whitelisted clients are never refused at
 --   rcpt (their home addresses are often on policy lists); exempt_networks are not
@@ -34,7 +36,8 @@
 --                     table {zone=, weight=1, codes=[...]}; required (no default)
 --   threshold         default 1: the sum of weights that lists a client
 --   action            "reject" (default), "defer", "disconnect" or "tag"
---   refuse_at         "rcpt" (default) or "connect"
+--   refuse_at         "connect" (default) or "rcpt"
+--   listeners         listeners whose sessions are checked; default ["smtp"]
 --   exempt_recipients local parts never refused at rcpt; default ["postmaster", "abuse"]
 --   header            the tag header; default "X-DNSBL"
 --   message           reply text; "{ip}" and "{zones}" are replaced; default
@@ -131,10 +134,14 @@ end
 local zones = read_zones(config.zones)
 local threshold = tonumber(config.threshold or 1) or fail("threshold must be a number")
 local action = config.action or "reject"
-local refuse_at = config.refuse_at or "rcpt"
+local refuse_at = config.refuse_at or "connect"
 local header = config.header or "X-DNSBL"
 local message = config.message or "Service unavailable; client [{ip}] blocked using {zones}"
 local exempt_networks = config.exempt_networks or {}
+-- DNSBLs are about mail from other servers: the MX listener. Submission clients sit
+-- on dynamic addresses that policy lists (Spamhaus PBL) rightly list.
+local listeners = {}
+for _, name in ipairs(config.listeners or { "smtp" }) do listeners[name] = true end
 local exempt_recipients = {}
 for _, name in ipairs(config.exempt_recipients or { "postmaster", "abuse" }) do
   exempt_recipients[string.lower(name)] = true
@@ -205,7 +212,7 @@ end
 
 if action ~= "tag" and refuse_at == "connect" then
   function dnsbl.connect(session)
-    if session.protocol ~= "smtp" then return mailgate.next end
+    if session.protocol ~= "smtp" or not listeners[session.listener] then return mailgate.next end
     if mailgate.whitelist.contains(session.client_ip) then return mailgate.next end
     local result = check(session.client_ip)
     if result.listed then return refusal(session.client_ip, result) end
@@ -217,6 +224,7 @@ if action ~= "tag" and refuse_at == "rcpt" then
   function dnsbl.rcpt(tx, rcpt)
     if exempt_recipients[string.lower(rcpt.local_part)] then return mailgate.next end
     local session = tx.session
+    if not listeners[session.listener] then return mailgate.next end
     if session.auth_user ~= nil or mailgate.whitelist.contains(session.client_ip) then
       return mailgate.next
     end
@@ -229,6 +237,7 @@ end
 if action == "tag" then
   function dnsbl.data(tx)
     local session = tx.session
+    if not listeners[session.listener] then return mailgate.next end
     if session.auth_user ~= nil or mailgate.whitelist.contains(session.client_ip) then
       return mailgate.next
     end

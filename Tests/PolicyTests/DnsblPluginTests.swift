@@ -3,8 +3,31 @@ import MailCore
 import Testing
 @testable import Policy
 
-private func dnsbl(_ settings: [String: PolicyValue], _ dns: TestResolver) throws -> ShippedPolicies {
-    try ShippedPolicies(["dnsbl"], host: hostWith(dns), settings: ["dnsbl": .table(settings)])
+/// The plugin refusing at `rcpt` unless the settings say otherwise (most tests here are
+/// about the lookup logic, which is the same at both hooks); nil keeps the default.
+private func dnsbl(_ settings: [String: PolicyValue], _ dns: TestResolver, refuseAt: String? = "rcpt") throws -> ShippedPolicies {
+    var settings = settings
+    if settings["refuse_at"] == nil, let refuseAt { settings["refuse_at"] = .string(refuseAt) }
+    return try ShippedPolicies(["dnsbl"], host: hostWith(dns), settings: ["dnsbl": .table(settings)])
+}
+
+@Test func dnsblRefusesAtTheGreetingByDefaultOnTheMXListenerOnly() throws {
+    let dns = TestResolver()
+    dns.listed("2.0.0.127.bl.test", "127.0.0.2")
+    let plugin = try dnsbl(["zones": ["bl.test"]], dns, refuseAt: nil)
+    func connect(_ ip: String, listener: String = "smtp", protocolName: String = "smtp") -> Verdict {
+        plugin.engine.run(.connect(SessionInfo(id: "s1", protocolName: protocolName, listener: listener,
+                                               clientIP: ip))).verdict
+    }
+    #expect(connect("127.0.0.2") == blocked("127.0.0.2", "bl.test"))
+    #expect(connect("192.0.2.10") == .next)
+    #expect(connect("127.0.0.2", listener: "submission") == .next)
+    #expect(connect("127.0.0.2", listener: "pop3", protocolName: "pop3") == .next)
+    // rcpt is not checked again in this mode.
+    #expect(rcpt(plugin, "127.0.0.2") == .next)
+    let everywhere = try dnsbl(["zones": ["bl.test"], "listeners": ["smtp", "submission"]], dns, refuseAt: nil)
+    #expect(everywhere.engine.run(.connect(SessionInfo(id: "s2", protocolName: "smtp", listener: "submission",
+                                                       clientIP: "127.0.0.2"))).verdict == blocked("127.0.0.2", "bl.test"))
 }
 
 private func smtpSession(_ ip: String, authUser: String? = nil, protocolName: String = "smtp") -> SessionInfo {
