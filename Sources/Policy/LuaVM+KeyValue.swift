@@ -96,8 +96,11 @@ extension LuaVM {
         guard let name = call.string(2), !name.isEmpty, name.utf8.count <= TransactionResults.maxNameBytes else {
             return call.fail("expected a result name of 1 to \(TransactionResults.maxNameBytes) bytes")
         }
+        // Shadow policies run after the live chain (nextPolicy past liveCount): their
+        // results stay among themselves.
+        let shadow = nextPolicy >= liveCount
         if call.function == .getResult {
-            guard let value = transaction.results.value(name) else { stack.pushNil(); return 1 }
+            guard let value = transaction.results.value(name, shadow: shadow) else { stack.pushNil(); return 1 }
             let bytes = TransactionResults.serializedSize(value) * 2 + 64
             guard reserveHostMemory(bytes) else { return call.fail("the result would exceed the memory limit") }
             stack.push(value)
@@ -111,7 +114,7 @@ extension LuaVM {
             case .failure(let problem): return call.fail(problem.message)
             }
         }
-        guard transaction.results.set(name, value) else {
+        guard transaction.results.set(name, value, shadow: shadow) else {
             return call.fail("the transaction's results would pass \(TransactionResults.maxTotalBytes) bytes")
         }
         return 0

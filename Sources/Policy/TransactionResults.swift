@@ -12,6 +12,11 @@ public final class TransactionResults: @unchecked Sendable {
     private let lock = NSLock()
     private var values: [String: (value: PolicyValue, bytes: Int)] = [:]
     private var totalBytes = 0
+    /// What shadow policies (`[policy] shadow`) set: seen by shadow policies over the
+    /// live results, never by the live chain (a shadow must not steer live decisions).
+    /// A nil value is a removal.
+    private var shadowValues: [String: (value: PolicyValue?, bytes: Int)] = [:]
+    private var shadowBytes = 0
 
     /// A value serialized (strings, keys, 8 bytes per scalar) is at most 16 KiB.
     public static let maxValueBytes = 16 * 1024
@@ -24,19 +29,29 @@ public final class TransactionResults: @unchecked Sendable {
 
     public init() {}
 
-    public func value(_ name: String) -> PolicyValue? {
+    /// The value under `name`; for a shadow policy, what shadows set first.
+    public func value(_ name: String, shadow: Bool = false) -> PolicyValue? {
         lock.lock()
         defer { lock.unlock() }
+        if shadow, let overlay = shadowValues[name] { return overlay.value }
         return values[name]?.value
     }
 
-    /// Stores `value` under `name` (nil removes it); false when the transaction's
-    /// results would pass `maxTotalBytes`.
+    /// Stores `value` under `name` (nil removes it), for the live chain or, with
+    /// `shadow`, for shadow policies only; false when that side's results would pass
+    /// `maxTotalBytes`.
     @discardableResult
-    public func set(_ name: String, _ value: PolicyValue?) -> Bool {
+    public func set(_ name: String, _ value: PolicyValue?, shadow: Bool = false) -> Bool {
         let bytes = value.map { Self.serializedSize($0) + name.utf8.count } ?? 0
         lock.lock()
         defer { lock.unlock() }
+        if shadow {
+            let previous = shadowValues[name]?.bytes ?? 0
+            guard shadowBytes - previous + bytes <= Self.maxTotalBytes else { return false }
+            shadowBytes += bytes - previous
+            shadowValues[name] = (value, bytes)
+            return true
+        }
         let previous = values[name]?.bytes ?? 0
         guard totalBytes - previous + bytes <= Self.maxTotalBytes else { return false }
         totalBytes += bytes - previous
@@ -44,7 +59,7 @@ public final class TransactionResults: @unchecked Sendable {
         return true
     }
 
-    /// Every result (for logs and tests).
+    /// Every live result (for logs and tests).
     public var all: [String: PolicyValue] {
         lock.lock()
         defer { lock.unlock() }

@@ -132,6 +132,35 @@ private func inData(_ body: String, _ bytes: [UInt8] = multipartMessage, host: T
         #expect(transaction(recipients: []) != info)
     }
 
+    @Test func shadowPoliciesKeepTheirResultsToThemselves() throws {
+        let dir = PolicyDirectory()
+        dir.write("live.lua", """
+        return {
+          rcpt = function(tx) tx:set_result("score", 1) return mailgate.next end,
+          data = function(tx) return mailgate.reject(550, nil, "live " .. tostring(tx:result("score"))) end,
+        }
+        """)
+        dir.write("trial.lua", """
+        return {
+          rcpt = function(tx) tx:set_result("score", (tx:result("score") or 0) + 100) return mailgate.next end,
+          data = function(tx) tx:set_result("trial_saw", tx:result("score")) return mailgate.next end,
+        }
+        """)
+        let host = TestPolicyHost()
+        var configuration = dir.configuration(["live"])
+        configuration.shadow = ["trial"]
+        let engine = try PolicyEngine(configuration: configuration, host: host)
+        let info = transaction()
+        _ = engine.run(.rcpt(info, recipient: address("x@example.test")))
+        engine.waitForShadowCalls()
+        #expect(engine.run(.data(info)).reply?.text == "live 1", "\(host.errors())")
+        engine.waitForShadowCalls()
+        #expect(info.results.value("score") == .integer(1))
+        #expect(info.results.value("score", shadow: true) == .integer(101))
+        #expect(info.results.value("trial_saw", shadow: true) == .integer(101))
+        #expect(info.results.value("trial_saw") == nil)
+    }
+
     @Test func valueBounds() throws {
         let cases: [(String, String)] = [
             ("tx:set_result('x', { a = { b = { c = { d = {} } } } })", "nest more than 4 levels"),
