@@ -10,7 +10,7 @@ enum HostFunction: Int32, CaseIterable {
     case now, list, duration, size, parseAddress
     case addHeader
     case transactionField
-    case dnsQuery, dnsReverse
+    case dnsQuery, dnsReverse, dnsQueryAll
     case readLibrary
     // mailgate.kv, tx results and the message (LuaVM+KeyValue.swift, LuaVM+Message.swift).
     case kvGet, kvSet, kvIncrement, kvDelete
@@ -41,6 +41,7 @@ enum HostFunction: Int32, CaseIterable {
         case .transactionField: "tx_field"
         case .dnsQuery: "dns_query"
         case .dnsReverse: "dns_reverse"
+        case .dnsQueryAll: "dns_query_all"
         case .readLibrary: "read_library"
         case .kvGet: "kv_get"
         case .kvSet: "kv_set"
@@ -78,6 +79,7 @@ enum HostFunction: Int32, CaseIterable {
         case .transactionField: "tx"
         case .dnsQuery: "mailgate.dns.query"
         case .dnsReverse: "mailgate.dns.reverse"
+        case .dnsQueryAll: "mailgate.dns.query_all"
         case .readLibrary: "require"
         case .kvGet: "mailgate.kv.get"
         case .kvSet: "mailgate.kv.set"

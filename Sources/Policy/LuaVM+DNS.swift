@@ -5,6 +5,7 @@
 // "unreachable"). Wrong arguments and too many lookups in one call raise errors.
 import CLua
 import CLuaShim
+import Foundation
 import MailCore
 
 extension LuaVM {
@@ -37,6 +38,77 @@ extension LuaVM {
             wait.complete { vm, stack in vm.pushLookupResult(result, stack) }
         }
         return waitFor(wait, stack)
+    }
+
+    /// mailgate.dns.query_all({{name, type}, …}): the lookups at once (their waits
+    /// overlap), then a list of `{records = …}` or `{err = …}` in the same order.
+    func dnsQueryAll(_ call: HostArguments) -> Int32 {
+        let stack = call.stack
+        guard stack.type(at: 1) == LUA_TTABLE else {
+            return call.fail("expected a list of questions such as {{\"name.example\", \"A\"}, {\"name.example\", \"MX\"}}")
+        }
+        let count = stack.rawLength(at: 1)
+        var questions: [(String, DNSRecordType)] = []
+        guard count <= configuration.maxHostWaits else {
+            return call.fail("more than \(configuration.maxHostWaits) DNS lookups in one hook call")
+        }
+        let base = stack.top
+        for index in stride(from: 1, through: count, by: 1) {
+            var question: (String, DNSRecordType)?
+            if stack.pushRawIndex(1, index) == LUA_TTABLE {
+                let table = stack.absolute(-1)
+                stack.pushRawIndex(table, 1)
+                stack.pushRawIndex(table, 2)
+                if let given = stack.string(at: -2), let name = Self.lookupName(given),
+                   let typeName = stack.string(at: -1), let type = DNSRecordType(name: typeName),
+                   Self.luaLookupTypes.contains(type) {
+                    question = (name, type)
+                }
+            }
+            stack.top = base
+            guard let question else {
+                return call.fail("question #\(index) must be {name, type}: a domain name of 1 to 253 bytes and A, AAAA, MX, TXT or PTR")
+            }
+            questions.append(question)
+        }
+        guard !loading, canWait else {
+            return call.fail(loading ? "not available while policies load (main chunk or init)"
+                : "cannot wait here: call it from a hook function or a coroutine, not from a metamethod, iterator or comparator run by C code")
+        }
+        guard hostWaits + questions.count <= configuration.maxHostWaits else {
+            return call.fail("more than \(configuration.maxHostWaits) DNS lookups in one hook call")
+        }
+        hostWaits += questions.count
+        let wait = HostWait()
+        let gathered = GatheredLookups(count: questions.count) { results in
+            wait.complete { vm, stack in vm.pushLookupResults(results, stack) }
+        }
+        guard let resolver = host.dns else {
+            for offset in questions.indices { gathered.record(offset, .failure(.unreachable)) }
+            return waitFor(wait, stack)
+        }
+        let timeout = lookupTimeout()
+        for (offset, question) in questions.enumerated() {
+            resolver.lookup(question.0, question.1, timeout: timeout) { result in gathered.record(offset, result) }
+        }
+        if questions.isEmpty { gathered.finishEmpty() }
+        return waitFor(wait, stack)
+    }
+
+    private func pushLookupResults(_ results: [DNSLookupResult], _ stack: LuaStack) -> Int32 {
+        stack.newTable(arrayCount: results.count)
+        for (offset, result) in results.enumerated() {
+            stack.newTable(fieldCount: 1)
+            let count = pushLookupResult(result, stack)
+            if count == 1 {
+                stack.setField(-2, "records")
+            } else {
+                stack.setField(-3, "err")
+                stack.pop()
+            }
+            stack.setIndex(-2, offset + 1)
+        }
+        return 1
     }
 
     /// The resolver's timeout: the configured one, but always shorter than what the
@@ -135,4 +207,33 @@ extension LuaVM {
         }
         return String(name)
     }
+}
+
+/// The answers of several lookups, handed on once the last one is in.
+private final class GatheredLookups: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [DNSLookupResult?]
+    private var missing: Int
+    private let done: @Sendable ([DNSLookupResult]) -> Void
+
+    init(count: Int, done: @escaping @Sendable ([DNSLookupResult]) -> Void) {
+        results = Array(repeating: nil, count: count)
+        missing = count
+        self.done = done
+    }
+
+    func record(_ offset: Int, _ result: DNSLookupResult) {
+        lock.lock()
+        guard results[offset] == nil else {
+            lock.unlock()
+            return
+        }
+        results[offset] = result
+        missing -= 1
+        let finished = missing == 0
+        lock.unlock()
+        if finished { done(results.map { $0! }) }
+    }
+
+    func finishEmpty() { done([]) }
 }

@@ -142,6 +142,9 @@ extension LuaVM {
         case .dnsReverse:
             return dnsReverse(call)
 
+        case .dnsQueryAll:
+            return dnsQueryAll(call)
+
         case .readLibrary:
             return readLibrary(call)
 

@@ -169,6 +169,7 @@ mailgate.api_version = 2
 local dns_query, dns_reverse = host.dns_query, host.dns_reverse
 mailgate.dns = readonly {
   query = dns_query,
+  query_all = host.dns_query_all,
   a = function(name) return dns_query(name, "A") end,
   aaaa = function(name) return dns_query(name, "AAAA") end,
   mx = function(name) return dns_query(name, "MX") end,

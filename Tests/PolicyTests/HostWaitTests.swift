@@ -342,3 +342,36 @@ func lookupOutcomesAreErrorValues(outcome: DNSLookupResult, text: String) throws
     #expect(result.reply?.text == "sender@remote.example rcpt@example.test", "\(host.errors())")
     #expect(result.addedHeaders.map(\.name) == ["X-Before", "X-After"])
 }
+
+@Test func queryAllRunsLookupsAtOnce() throws {
+    let host = TestPolicyHost()
+    let resolver = TestResolver()
+    resolver.holding = true
+    resolver.answer("a.example", .a, .records([.address("192.0.2.1")], ttl: 60))
+    resolver.answer("b.example", .mx, .failure(.servfail))
+    host.resolver = resolver
+    let dir = PolicyDirectory()
+    dir.write("p.lua", """
+    local p = {}
+    function p.connect(session)
+      local results = mailgate.dns.query_all({ {"a.example", "A"}, {"b.example", "MX"}, {"c.example", "TXT"} })
+      local parts = {}
+      for i, r in ipairs(results) do parts[i] = r.records and r.records[1] or r.err end
+      local ok, e = pcall(mailgate.dns.query_all, { {"x.example", "SOA"} })
+      return mailgate.reject(550, nil, table.concat(parts, " ") .. " | " .. tostring(ok) .. " " .. e)
+    end
+    return p
+    """)
+    let engine = try PolicyEngine(configuration: dir.configuration(["p"], vms: 1), host: host)
+    guard case .pending(let waiting) = engine.start(.connect(session())) else {
+        Issue.record("query_all did not wait")
+        return
+    }
+    // All three questions were asked before any answer came.
+    waitUntil { resolver.heldCount == 3 }
+    #expect(resolver.heldCount == 3)
+    resolver.release()
+    let text = waiting.wait().reply?.text ?? ""
+    #expect(text.hasPrefix("192.0.2.1 servfail nxdomain | false "), "\(text)")
+    #expect(text.contains("question #1 must be {name, type}"))
+}
