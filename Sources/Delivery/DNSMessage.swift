@@ -1,5 +1,6 @@
-// A bounded, defensive reader for DNS responses (RFC 1035 §4): header, questions and
-// answer records, with the record types mail routing needs (MX, A, AAAA, CNAME).
+// A bounded, defensive reader for DNS responses (RFC 1035 §4): header, questions,
+// answer and authority records, with the record types mail routing and the policy
+// API need (A, AAAA, MX, CNAME, TXT, PTR, NS, SOA); the additional section is not read.
 // Every read is bounds-checked; compression pointers must point strictly backwards
 // (so they cannot loop) and are limited in number; names are limited to 255 octets.
 // Bytes from the network never crash us: anything malformed is a `DNSParseError`.
@@ -7,6 +8,11 @@
 public struct DNSParseError: Error, Sendable, Equatable {
     public var reason: String
     init(_ reason: String) { self.reason = reason }
+
+    static let tooManyRecords = DNSParseError("too many records")
+    /// The message is well-formed so far but holds more records than we read: the
+    /// resolver answers `too_large` rather than `malformed`.
+    public var isTooLarge: Bool { self == Self.tooManyRecords }
 }
 
 public struct DNSMessage: Sendable, Equatable {
@@ -15,7 +21,23 @@ public struct DNSMessage: Sendable, Equatable {
         case a(String)
         case aaaa(String)
         case cname(String)
+        /// The character-strings of one TXT record, each as bytes (they need not be UTF-8).
+        case txt([[UInt8]])
+        case ptr(String)
+        case ns(String)
+        case soa(SOA)
         case other(type: Int)
+    }
+
+    /// Start of authority (RFC 1035 §3.3.13); `minimum` bounds negative caching (RFC 2308).
+    public struct SOA: Sendable, Equatable {
+        public var mname: String
+        public var rname: String
+        public var serial: UInt32
+        public var refresh: UInt32
+        public var retry: UInt32
+        public var expire: UInt32
+        public var minimum: UInt32
     }
 
     public struct Record: Sendable, Equatable {
@@ -29,7 +51,11 @@ public struct DNSMessage: Sendable, Equatable {
     public var truncated: Bool
     public var responseCode: Int
     public var questions: [String]
+    /// The QTYPE of each question, in the order of `questions`.
+    public var questionTypes: [Int] = []
     public var answers: [Record]
+    /// The authority section (an SOA here bounds negative caching, RFC 2308 §5).
+    public var authority: [Record] = []
 
     static let maxRecords = 512
     static let maxPointers = 32
@@ -40,43 +66,22 @@ public struct DNSMessage: Sendable, Equatable {
         let flags = try reader.u16()
         let qdcount = Int(try reader.u16())
         let ancount = Int(try reader.u16())
-        _ = try reader.u16()   // authority
-        _ = try reader.u16()   // additional
-        guard qdcount <= 16, ancount <= maxRecords else { throw DNSParseError("too many records") }
+        let nscount = Int(try reader.u16())
+        _ = try reader.u16()   // additional: not read
+        guard qdcount <= 16 else { throw DNSParseError("too many questions") }
+        guard ancount <= maxRecords, nscount <= maxRecords else { throw DNSParseError.tooManyRecords }
         var message = DNSMessage(id: id, isResponse: flags & 0x8000 != 0, truncated: flags & 0x0200 != 0,
                                  responseCode: Int(flags & 0x000F), questions: [], answers: [])
         for _ in 0..<qdcount {
             message.questions.append(try reader.name())
-            try reader.skip(4)   // type, class
+            message.questionTypes.append(Int(try reader.u16()))
+            try reader.skip(2)   // class
         }
         for _ in 0..<ancount {
-            let name = try reader.name()
-            let type = Int(try reader.u16())
-            let recordClass = try reader.u16()
-            let ttl = try reader.u32()
-            let length = Int(try reader.u16())
-            let end = reader.offset + length
-            guard end <= bytes.count else { throw DNSParseError("record data past the end") }
-            let data: RecordData
-            switch type {
-            case 15:
-                guard length >= 3 else { throw DNSParseError("short MX record") }
-                let preference = Int(try reader.u16())
-                data = .mx(preference: preference, exchange: try reader.name())
-            case 1:
-                guard length == 4 else { throw DNSParseError("bad A record length") }
-                data = .a(bytes[reader.offset..<end].map(String.init).joined(separator: "."))
-            case 28:
-                guard length == 16 else { throw DNSParseError("bad AAAA record length") }
-                data = .aaaa(Self.ipv6(Array(bytes[reader.offset..<end])))
-            case 5:
-                data = .cname(try reader.name())
-            default:
-                data = .other(type: type)
-            }
-            guard reader.offset <= end else { throw DNSParseError("record data overruns its length") }
-            reader.offset = end
-            if recordClass == 1 { message.answers.append(Record(name: name, ttl: ttl, data: data)) }
+            if let record = try reader.record() { message.answers.append(record) }
+        }
+        for _ in 0..<nscount {
+            if let record = try reader.record() { message.authority.append(record) }
         }
         return message
     }
@@ -113,6 +118,59 @@ public struct DNSMessage: Sendable, Equatable {
     struct Reader {
         let bytes: [UInt8]
         var offset = 0
+
+        /// One resource record; nil when its class is not IN (it is skipped).
+        mutating func record() throws(DNSParseError) -> Record? {
+            let name = try name()
+            let type = Int(try u16())
+            let recordClass = try u16()
+            let ttl = try u32()
+            let length = Int(try u16())
+            let end = offset + length
+            guard end <= bytes.count else { throw DNSParseError("record data past the end") }
+            let data: RecordData
+            switch type {
+            case 15:
+                guard length >= 3 else { throw DNSParseError("short MX record") }
+                let preference = Int(try u16())
+                data = .mx(preference: preference, exchange: try self.name())
+            case 1:
+                guard length == 4 else { throw DNSParseError("bad A record length") }
+                data = .a(bytes[offset..<end].map(String.init).joined(separator: "."))
+            case 28:
+                guard length == 16 else { throw DNSParseError("bad AAAA record length") }
+                data = .aaaa(DNSMessage.ipv6(Array(bytes[offset..<end])))
+            case 5:
+                data = .cname(try self.name())
+            case 12:
+                data = .ptr(try self.name())
+            case 2:
+                data = .ns(try self.name())
+            case 16:
+                // One or more <character-string>s, each a length octet and that many bytes.
+                var strings: [[UInt8]] = []
+                var position = offset
+                guard length >= 1 else { throw DNSParseError("empty TXT record") }
+                while position < end {
+                    let count = Int(bytes[position])
+                    guard position + 1 + count <= end else { throw DNSParseError("TXT string overruns its record") }
+                    strings.append(Array(bytes[(position + 1)..<(position + 1 + count)]))
+                    position += 1 + count
+                }
+                offset = end
+                data = .txt(strings)
+            case 6:
+                let mname = try self.name()
+                let rname = try self.name()
+                data = .soa(SOA(mname: mname, rname: rname, serial: try u32(), refresh: try u32(), retry: try u32(),
+                                expire: try u32(), minimum: try u32()))
+            default:
+                data = .other(type: type)
+            }
+            guard offset <= end else { throw DNSParseError("record data overruns its length") }
+            offset = end
+            return recordClass == 1 ? Record(name: name, ttl: ttl, data: data) : nil
+        }
 
         mutating func u16() throws(DNSParseError) -> UInt16 {
             guard offset + 2 <= bytes.count else { throw DNSParseError("truncated message") }

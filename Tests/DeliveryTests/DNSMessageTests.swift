@@ -58,6 +58,34 @@ struct PacketBuilder {
         #expect(message.answers.map(\.data) == [.aaaa("2001:db8::1"), .cname("y.test"), .mx(preference: 0, exchange: "")])
     }
 
+    @Test func parsesTXTPTRNSAndSOAInTheAuthority() throws {
+        var p = PacketBuilder()
+        p.u16(0x1234); p.u16(0x8183); p.u16(1); p.u16(3); p.u16(1); p.u16(0)
+        p.name("x.test"); p.u16(16); p.u16(1)
+        p.record(at: 12, type: 16, rdata: [3] + Array("abc".utf8) + [0] + [2, 0xFF, 0x41])
+        p.record(at: 12, type: 12, rdata: [4] + Array("host".utf8) + [0xC0, 14])
+        p.record(at: 12, type: 2, rdata: [2] + Array("ns".utf8) + [0xC0, 14])
+        p.record(at: 14, type: 6, rdata: [2] + Array("ns".utf8) + [0xC0, 14] + [1, UInt8(ascii: "h"), 0xC0, 14]
+                 + [0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 1, 44])
+        let message = try DNSMessage.parse(p.bytes)
+        #expect(message.responseCode == 3 && message.questionTypes == [16])
+        #expect(message.answers.map(\.data) == [.txt([Array("abc".utf8), [], [0xFF, 0x41]]), .ptr("host.test"), .ns("ns.test")])
+        #expect(message.authority.map(\.data) == [.soa(.init(mname: "ns.test", rname: "h.test", serial: 1, refresh: 2,
+                                                                retry: 3, expire: 4, minimum: 300))])
+        #expect(message.authority[0].name == "test")
+
+        var bad = PacketBuilder()
+        bad.header(answers: 1)
+        bad.name("x.test"); bad.u16(16); bad.u16(1)
+        bad.record(at: 12, type: 16, rdata: [5] + Array("abc".utf8))
+        #expect(throws: DNSParseError("TXT string overruns its record")) { _ = try DNSMessage.parse(bad.bytes) }
+        var shortSOA = PacketBuilder()
+        shortSOA.header(answers: 1)
+        shortSOA.name("x.test"); shortSOA.u16(6); shortSOA.u16(1)
+        shortSOA.record(at: 12, type: 6, rdata: [0, 0, 0, 0, 0, 1])
+        #expect(throws: DNSParseError.self) { _ = try DNSMessage.parse(shortSOA.bytes + [UInt8](repeating: 0, count: 20)) }
+    }
+
     @Test func formatsIPv6Addresses() {
         #expect(DNSMessage.ipv6([UInt8](repeating: 0, count: 15) + [1]) == "::1")
         #expect(DNSMessage.ipv6([UInt8](repeating: 0, count: 16)) == "::")
