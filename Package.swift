@@ -25,12 +25,11 @@ var targets: [Target] = [
                    providers: [.apt(["liblmdb-dev"])]),
     .target(name: "CLuaShim", dependencies: ["CLua"]),
     .target(name: "CCrypt", linkerSettings: [.linkedLibrary("crypt")]),
-    .target(name: "CResolv", linkerSettings: [.linkedLibrary("resolv")]),
     .target(name: "MailCore"),
     .target(name: "MailStore", dependencies: ["MailCore", "CLMDB", "CCrypt"]),
     .target(name: "Policy", dependencies: ["MailCore", "CLua", "CLuaShim"]),
     .target(name: "SMTP", dependencies: ["MailCore", "Policy"]),
-    .target(name: "Delivery", dependencies: ["MailCore", "MailStore", "Policy", "CResolv"]),
+    .target(name: "Delivery", dependencies: ["MailCore", "MailStore", "Policy"]),
     .target(name: "POP3", dependencies: ["MailCore", "Policy"]),
     .target(name: "IMAP", dependencies: ["MailCore", "Policy"]),
     // Helpers shared by test targets (a deterministic random generator).
@@ -120,7 +119,7 @@ if !coreOnly {
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "TestSupport"]),
     ]
     products = [.executable(name: "mailgate", targets: ["mailgate"])]
 }

@@ -1,6 +1,7 @@
 // `mailgate serve`: opens the store, loads the policy chain and TLS, binds every
 // configured listener, and runs until SIGTERM/SIGINT (graceful) while SIGHUP reloads
 // policy, config and certificates without dropping a connection.
+import Delivery
 import Dispatch
 import Foundation
 import IMAP
@@ -108,15 +109,21 @@ public final class GatewayServer: @unchecked Sendable {
         let threadPool = NIOThreadPool(numberOfThreads: max(64, configuration.limits.policyVMs + 2))
         threadPool.start()
         openedPool = threadPool
-        let host = StorePolicyHost(store: store, logger: logger)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.effectiveEventLoops)
+        // One resolver for the server (Lua's mailgate.dns and the queue runner), on one loop.
+        let dnsConfiguration = DNSResolver.configuration(nameserver: configuration.nameserver.map {
+            .init(host: $0.host, port: $0.port)
+        })
+        let dns = DNSResolver(configuration: dnsConfiguration, eventLoop: group.next())
+        logger.info("dns resolver", metadata: ["nameservers": "\(dnsConfiguration.nameservers.map(\.description).joined(separator: " "))"])
+        let host = StorePolicyHost(store: store, logger: logger, dns: dns)
         let policy: PolicyEngine
         do { policy = try PolicyEngine(configuration: configuration.policyConfiguration, host: host) }
         catch { throw ConfigurationError(key: "policy", reason: "\(error)") }
         let tls = try TLSSetup.load(configuration)
         logCertificate(tls)
         context = ServerContext(configuration: configuration, store: store, policy: policy, tls: tls,
-                                threadPool: threadPool, logger: logger)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.effectiveEventLoops)
+                                threadPool: threadPool, dns: dns, logger: logger)
         for kind in [ListenerKind.smtp, .submission, .smtps, .pop3, .pop3s, .imap, .imaps] {
             for address in configuration.listeners[kind] ?? [] {
                 do {

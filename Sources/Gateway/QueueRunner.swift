@@ -2,8 +2,8 @@
 // the next retry is due, and at once when SMTP queues something), groups the due
 // recipients by destination (their domain, or the domain through a route a `deliver`
 // policy picked), and runs delivery jobs under a global and a per-destination
-// connection cap. A job resolves the domain (libresolv on the thread
-// pool), walks the targets with DestinationDelivery, sends several messages over each
+// connection cap. A job resolves the domain (the shared DNSResolver: no thread waits
+// for DNS), walks the targets with DestinationDelivery, sends several messages over each
 // connection (SMTPClientDriver), and hands the results to apply queues (serial per
 // entry) that re-read each entry, apply them (QueueUpdater), queue or deliver the
 // notices (DSNBuilder), and write the entry back or remove it. The store is the only state:
@@ -322,14 +322,6 @@ final class QueueRunner: Sendable {
     /// With `pickedRoute`, every domain resolves to that `[routes]` entry (a `deliver`
     /// policy's mailgate.route); the runner only asks it for the picked recipients' domain.
     func makeResolver(_ configuration: GatewayConfiguration, pickedRoute: String? = nil) -> DestinationResolver {
-        let pool = context.threadPool
-        var resolverConfiguration = SystemResolver.Configuration()
-        if let nameserver = configuration.nameserver {
-            resolverConfiguration = SystemResolver.Configuration(nameserver: nameserver.host, port: nameserver.port)
-        }
-        let system = SystemResolver(configuration: resolverConfiguration, runBlocking: { work in
-            pool.submit { _ in work() }
-        })
         var routes: [String: Route] = [:]
         for (domain, route) in configuration.routes {
             let credentials = route.username.map { SMTPCredentials(user: $0, password: route.password ?? "") }
@@ -337,7 +329,7 @@ final class QueueRunner: Sendable {
                                    credentials: credentials)
         }
         if let pickedRoute, let route = routes[pickedRoute] { routes = ["*": route] }
-        return DestinationResolver(resolver: system, routes: RouteTable(routes), mxPort: configuration.delivery.mxPort,
+        return DestinationResolver(resolver: LookupResolver(service: context.dns), routes: RouteTable(routes), mxPort: configuration.delivery.mxPort,
                                    mxTLS: .opportunistic)
     }
 

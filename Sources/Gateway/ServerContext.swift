@@ -1,5 +1,6 @@
 // What every connection of a running server shares: store, policy engine, TLS
-// context, configuration, the blocking-work thread pool, connection accounting.
+// context, configuration, the blocking-work thread pool, the DNS resolver, connection
+// accounting.
 // Reloadable parts sit behind locks and are swapped whole.
 import Foundation
 import Logging
@@ -15,6 +16,9 @@ public final class ServerContext: Sendable {
     public let store: LMDBStore
     public let policy: PolicyEngine
     public let threadPool: NIOThreadPool
+    /// The one DNS resolver (and cache) of the server: Lua's `mailgate.dns` and the queue
+    /// runner's MX lookups. Built at start from `[delivery] nameserver` or resolv.conf.
+    public let dns: DNSResolver
     public let logger: Logger
     let state: NIOLockedValueBox<State>
     let connections = NIOLockedValueBox(ConnectionTable())
@@ -52,8 +56,9 @@ public final class ServerContext: Sendable {
     }
 
     init(configuration: GatewayConfiguration, store: LMDBStore, policy: PolicyEngine, tls: TLSSetup.Material?,
-         threadPool: NIOThreadPool, logger: Logger) {
+         threadPool: NIOThreadPool, dns: DNSResolver, logger: Logger) {
         self.store = store
+        self.dns = dns
         self.policy = policy
         self.threadPool = threadPool
         self.logger = logger

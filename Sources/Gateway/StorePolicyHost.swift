@@ -22,11 +22,14 @@ final class StorePolicyHost: PolicyHost, @unchecked Sendable {
 
     /// `mailgate.kv`: the LMDB `kv` table, written behind (StoreKeyValues.swift).
     let keyValues: any PolicyKeyValueStore
+    /// The server's resolver behind `mailgate.dns` (nil in tests that need none).
+    let dns: (any DNSLookupService)?
 
-    init(store: LMDBStore, logger: Logger) {
+    init(store: LMDBStore, logger: Logger, dns: (any DNSLookupService)? = nil) {
         self.store = store
         self.logger = logger
         self.keyValues = StoreKeyValues(store: store, logger: logger)
+        self.dns = dns
     }
 
     func isLocalDomain(_ domain: String) -> Bool { store.domainExists(domain) }
