@@ -23,10 +23,13 @@ final class DNSMasq {
     }
 
     /// A UDP port free right now (bound to 0, then closed).
-    static func freePort(_ group: EventLoopGroup) -> Int? {
-        guard let channel = try? DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: 0).wait() else { return nil }
-        defer { try? channel.close().wait() }
-        return channel.localAddress?.port
+    static func freePort(_ group: EventLoopGroup) async -> Int? {
+        guard let channel = try? await DatagramBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get() else {
+            return nil
+        }
+        let port = channel.localAddress?.port
+        try? await channel.close().get()
+        return port
     }
 
     /// A dnsmasq answering `records` on a free loopback port (a port taken meanwhile makes
@@ -34,7 +37,7 @@ final class DNSMasq {
     init?(records: [String], group: any EventLoopGroup) async {
         guard let binary = Self.binary else { return nil }
         for _ in 0..<8 {
-            guard let candidate = Self.freePort(group) else { continue }
+            guard let candidate = await Self.freePort(group) else { continue }
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
             var arguments = ["--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",

@@ -45,7 +45,7 @@ import TestSupport
     }
 
     @Test func eachOutcome() async throws {
-        let server = try FakeNameserver(Self.zone)
+        let server = try await FakeNameserver(Self.zone)
         defer { server.stop() }
         let group = MultiThreadedEventLoopGroup.singleton
         let dns = resolver([server], attemptTimeout: .milliseconds(300), group: group)
@@ -75,7 +75,7 @@ import TestSupport
     }
 
     @Test func slowAnswerIsATimeoutWithinTheCallersTimeout() async throws {
-        let server = try FakeNameserver { query, _ in
+        let server = try await FakeNameserver { query, _ in
             var reply = FakeNameserver.Reply.send(DNSAnswerBuilder.reply(to: query, answers: [.a("192.0.2.1")]))
             reply.delay = .seconds(3)
             return reply
@@ -90,7 +90,7 @@ import TestSupport
     }
 
     @Test func answersWithAnotherIDAreIgnored() async throws {
-        let server = try FakeNameserver { query, _ in
+        let server = try await FakeNameserver { query, _ in
             let id = DNSAnswerBuilder.id(of: query)
             return .send(DNSAnswerBuilder.reply(to: query, id: id &+ 1, answers: [.a("203.0.113.66")]),
                          DNSAnswerBuilder.reply(to: query, answers: [.a("192.0.2.1")]))
@@ -102,7 +102,7 @@ import TestSupport
     }
 
     @Test func truncatedAnswerIsFetchedOverTCPAndHugeTXTIsTooLarge() async throws {
-        let server = try FakeNameserver { query, overTCP in
+        let server = try await FakeNameserver { query, overTCP in
             guard overTCP else { return .send(DNSAnswerBuilder.reply(to: query, truncated: true)) }
             let strings = DNSAnswerBuilder.questionName(of: query) == "huge.test" ? 70 : 6
             let records: [R] = (0..<strings).map { _ in .txt([String(repeating: "x", count: 250)]) }
@@ -122,7 +122,7 @@ import TestSupport
     }
 
     @Test func answersAreCachedPositiveAndNegative() async throws {
-        let server = try FakeNameserver(Self.zone)
+        let server = try await FakeNameserver(Self.zone)
         defer { server.stop() }
         let group = MultiThreadedEventLoopGroup.singleton
         let dns = resolver([server], group: group)
@@ -142,7 +142,7 @@ import TestSupport
     }
 
     @Test func identicalQuestionsInFlightShareOneQuery() async throws {
-        let server = try FakeNameserver { query, _ in
+        let server = try await FakeNameserver { query, _ in
             var reply = FakeNameserver.Reply.send(DNSAnswerBuilder.reply(to: query, answers: [.a("192.0.2.1")]))
             reply.delay = .milliseconds(200)
             return reply
@@ -160,9 +160,9 @@ import TestSupport
     }
 
     @Test func silentNameserverIsSkippedForTheNext() async throws {
-        let silent = try FakeNameserver { _, _ in .silence }
+        let silent = try await FakeNameserver { _, _ in .silence }
         defer { silent.stop() }
-        let server = try FakeNameserver(Self.zone)
+        let server = try await FakeNameserver(Self.zone)
         defer { server.stop() }
         let group = MultiThreadedEventLoopGroup.singleton
         let dns = resolver([silent, server], attemptTimeout: .milliseconds(300), group: group)
@@ -172,7 +172,7 @@ import TestSupport
 
     @Test func lostPacketIsRetriedWithinTheTimeout() async throws {
         let count = NIOLockedValueBox(0)
-        let server = try FakeNameserver { query, _ in
+        let server = try await FakeNameserver { query, _ in
             let first = count.withLockedValue { $0 += 1; return $0 == 1 }
             return first ? .silence : .send(DNSAnswerBuilder.reply(to: query, answers: [.a("192.0.2.1")]))
         }

@@ -1,6 +1,7 @@
 // An in-process nameserver for the resolver tests: UDP and TCP on the same loopback
 // port, answering each query with what the test's closure returns (nothing = silence),
-// after an optional delay, and recording every query it saw.
+// after an optional delay, and recording every query it saw. Nothing here blocks a
+// thread: tests run on Swift's few cooperative threads, shared by every suite.
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -20,7 +21,6 @@ final class FakeNameserver: Sendable {
 
     typealias Answer = @Sendable (_ query: [UInt8], _ overTCP: Bool) -> Reply
 
-    let group: MultiThreadedEventLoopGroup
     let udp: Channel
     let tcp: Channel
     let port: Int
@@ -28,38 +28,34 @@ final class FakeNameserver: Sendable {
 
     var queries: [Query] { seen.withLockedValue { $0 } }
 
-    init(_ answer: @escaping Answer) throws {
+    init(_ answer: @escaping Answer) async throws {
         let seen = NIOLockedValueBox<[Query]>([])
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let group = MultiThreadedEventLoopGroup.singleton
         var bound: (Channel, Channel, Int)?
         for _ in 0..<10 where bound == nil {
-            let udp = try DatagramBootstrap(group: group)
+            let udp = try await DatagramBootstrap(group: group)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(UDPServer(answer: answer, seen: seen))
                     }
                 }
-                .bind(host: "127.0.0.1", port: 0).wait()
+                .bind(host: "127.0.0.1", port: 0).get()
             let port = udp.localAddress!.port!
             do {
-                let tcp = try ServerBootstrap(group: group)
+                let tcp = try await ServerBootstrap(group: group)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(TCPServer(answer: answer, seen: seen))
                         }
                     }
-                    .bind(host: "127.0.0.1", port: port).wait()
+                    .bind(host: "127.0.0.1", port: port).get()
                 bound = (udp, tcp, port)
             } catch {
-                try? udp.close().wait()
+                try? await udp.close().get()
             }
         }
-        guard let bound else {
-            try? group.syncShutdownGracefully()
-            throw ChannelError.connectTimeout(.zero)
-        }
-        self.group = group
+        guard let bound else { throw ChannelError.connectTimeout(.zero) }
         self.seen = seen
         self.udp = bound.0
         self.tcp = bound.1
@@ -67,9 +63,8 @@ final class FakeNameserver: Sendable {
     }
 
     func stop() {
-        try? udp.close().wait()
-        try? tcp.close().wait()
-        try? group.syncShutdownGracefully()
+        udp.close(promise: nil)
+        tcp.close(promise: nil)
     }
 
     final class UDPServer: ChannelInboundHandler {
