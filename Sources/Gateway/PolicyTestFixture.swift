@@ -158,9 +158,13 @@ public final class MemoryDNS: DNSLookupService, @unchecked Sendable {
         return result
     }
 
+    /// Answers come on a serial queue of their own (like a resolver's event loop), never
+    /// on a global queue that blocked callers could starve.
+    static let answers = DispatchQueue(label: "mailgate.policy-test.dns")
+
     public func lookup(_ name: String, _ type: DNSRecordType, timeout: Duration,
                        _ completion: @escaping @Sendable (DNSLookupResult) -> Void) {
         let result = answer(name, type)
-        DispatchQueue.global().async { completion(result) }
+        MemoryDNS.answers.async { completion(result) }
     }
 }

@@ -69,6 +69,10 @@ final class LuaVM: @unchecked Sendable {
     /// Calls detached from this VM while they wait: the VM holds their threads, so
     /// it is not replaced while any is parked.
     var parkedCalls = 0
+    /// Where this VM's calls go on when they do not finish where they started (after a
+    /// slice, a wait, or a wait for the VM): one serial queue per VM, since a VM runs one
+    /// call at a time, and serial queues always get a thread (PolicyQueues).
+    let queue = DispatchQueue(label: "mailgate.policy.vm")
     /// Parked calls of this VM whose answer came while it was busy, oldest first
     /// (guarded by the VM set's lock).
     var resumable: [ParkedCall] = []

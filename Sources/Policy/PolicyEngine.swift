@@ -1,12 +1,11 @@
 // The policy engine the Gateway talks to: starts hook calls on the current VM set
 // (PolicyVMSet schedules them: in place, queued, continued after a slice or a wait
-// for the host, all without blocking a thread) and swaps in a freshly compiled set
+// for the host on the VM's own serial queue, all without blocking a thread) and swaps in a freshly compiled set
 // on reload, keeping the old one when anything in the new one fails.
 import Foundation
 
 public final class PolicyEngine: Sendable {
     private let host: any PolicyHost
-    private let executor: PolicyExecutor
     private let shadowRecorder: ShadowRecorder
     private let lock = NSLock()
     private let reloadLock = NSLock()
@@ -15,17 +14,11 @@ public final class PolicyEngine: Sendable {
     nonisolated(unsafe) private var currentConfiguration: PolicyConfiguration
     nonisolated(unsafe) private var lastReloadError: String?
 
-    /// Runs continuations on a global dispatch queue: Lua work that outlived its
-    /// slice, queued calls and calls whose host operation answered.
-    public static let defaultExecutor: PolicyExecutor = { work in DispatchQueue.global().async(execute: work) }
-
     /// Loads the chain: compiles every script into `vmCount` VMs and runs each `init`.
-    public init(configuration: PolicyConfiguration, host: any PolicyHost,
-                executor: @escaping PolicyExecutor = PolicyEngine.defaultExecutor) throws(PolicyLoadError) {
+    public init(configuration: PolicyConfiguration, host: any PolicyHost) throws(PolicyLoadError) {
         self.host = host
-        self.executor = executor
         self.shadowRecorder = ShadowRecorder(host: host)
-        self.current = try PolicyVMSet(configuration: configuration, host: host, generation: 1, executor: executor,
+        self.current = try PolicyVMSet(configuration: configuration, host: host, generation: 1,
                                        shadowRecorder: configuration.shadow.isEmpty ? nil : shadowRecorder)
         self.currentConfiguration = configuration
     }
@@ -37,7 +30,7 @@ public final class PolicyEngine: Sendable {
     }
 
     /// Runs `call` through the chain, blocking the calling thread until it finished
-    /// (never call it from the executor). Never throws: a failing policy yields
+    /// (never from a VM's queue). Never throws: a failing policy yields
     /// `HookResult.policyFailure` (451 4.3.0) and an error log with file:line.
     public func run(_ call: HookCall) -> HookResult {
         runningSet.run(call)
@@ -73,7 +66,6 @@ public final class PolicyEngine: Sendable {
         lock.unlock()
         do {
             let set = try PolicyVMSet(configuration: configuration, host: host, generation: nextGeneration,
-                                      executor: executor,
                                       shadowRecorder: configuration.shadow.isEmpty ? nil : shadowRecorder)
             lock.lock()
             current = set

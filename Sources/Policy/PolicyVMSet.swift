@@ -1,8 +1,8 @@
 // One generation of loaded policies: `vmCount` VMs, each with the whole chain (and
 // the shadow policies after it), and the scheduling of hook calls onto them. A call
 // starts on an idle VM in the caller's thread; when none is idle it queues, and the
-// next VM released takes it, on the executor. A call that used its time slice is
-// continued on the executor; a call that waits for a host operation is parked, its
+// next VM released takes it, on that VM's serial queue. A call that used its time slice is
+// continued on its VM's queue; a call that waits for a host operation is parked, its
 // VM released to serve others, and continued on the same VM (the only one holding
 // its Lua thread) once the answer is in: first thing when that VM is next released,
 // or at once when it is idle. No thread ever blocks for a VM or an operation.
@@ -14,8 +14,14 @@
 import Foundation
 import CLuaShim
 
-/// Runs work off the caller's thread (the engine's continuations and queued calls).
-public typealias PolicyExecutor = @Sendable (@escaping @Sendable () -> Void) -> Void
+/// Where the set's own background work runs: deadlines of parked calls and VM
+/// rebuilds. Serial queues get a thread of their own from libdispatch whenever they
+/// have work (the global concurrent queues do not, once as many threads as cores are
+/// blocked, and callers of `run` block), so nothing here can starve.
+enum PolicyQueues {
+    static let deadlines = DispatchQueue(label: "mailgate.policy.deadlines")
+    static let rebuilds = DispatchQueue(label: "mailgate.policy.rebuilds")
+}
 
 final class PolicyVMSet: @unchecked Sendable {
     let generation: Int
@@ -26,7 +32,6 @@ final class PolicyVMSet: @unchecked Sendable {
     private let host: any PolicyHost
     private let sources: [PolicySource]
     private let shadowSources: [PolicySource]
-    private let executor: PolicyExecutor
     /// By `Hook.ordinal`: whether at least one live policy defines the hook, and
     /// whether a shadow one does (the same in every VM).
     private let handlesOrdinal: [Bool]
@@ -41,7 +46,7 @@ final class PolicyVMSet: @unchecked Sendable {
 
     /// Compiles every script and runs every `init` in every VM; throws on the first error.
     init(configuration: PolicyConfiguration, host: any PolicyHost, generation: Int,
-         executor: @escaping PolicyExecutor = PolicyEngine.defaultExecutor, shadowRecorder: ShadowRecorder? = nil) throws(PolicyLoadError) {
+         shadowRecorder: ShadowRecorder? = nil) throws(PolicyLoadError) {
         let sources = try PolicySource.resolve(configuration)
         let shadowSources = try PolicySource.resolve(configuration, names: configuration.shadow)
         var machines: [LuaVM] = []
@@ -62,7 +67,6 @@ final class PolicyVMSet: @unchecked Sendable {
         self.host = host
         self.sources = sources
         self.shadowSources = shadowSources
-        self.executor = executor
         self.shadowRecorder = shadowRecorder
     }
 
@@ -70,7 +74,7 @@ final class PolicyVMSet: @unchecked Sendable {
     func handles(_ hook: Hook) -> Bool { handlesOrdinal[hook.ordinal] }
 
     /// Starts `call`: in place on an idle VM (with a slice, after which it continues
-    /// on the executor), or queued for the next free VM.
+    /// on the VM's queue), or queued for the next free VM.
     func start(_ call: HookCall, sliceMicroseconds: Int64) -> HookStart {
         guard handles(call.hook) else {
             let result = HookResult(verdict: .next)
@@ -89,7 +93,7 @@ final class PolicyVMSet: @unchecked Sendable {
     }
 
     /// Runs `call` to its end, blocking the calling thread (tests, the CLI, callers
-    /// that are on a thread pool anyway). Never call it from the executor.
+    /// that are on a thread pool anyway). Never call it from a VM's queue.
     func run(_ call: HookCall) -> HookResult {
         switch start(call, sliceMicroseconds: 0) {
         case .finished(let result): return result
@@ -119,7 +123,7 @@ final class PolicyVMSet: @unchecked Sendable {
             return .finished(result)
         case .suspended:
             let pending = pending ?? PendingHookCall()
-            executor { [self] in
+            vm.queue.async { [self] in
                 _ = drive(vm, vm.continueCall(), pending: pending, call: call, isShadow: isShadow)
             }
             return .pending(pending)
@@ -130,7 +134,7 @@ final class PolicyVMSet: @unchecked Sendable {
             let parked = vm.park(wait, pending: pending)
             if let milliseconds = parked.millisecondsToDeadline {
                 // The deadline counts the wait: past it the call goes on, and stops.
-                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(milliseconds) + 5)) {
+                PolicyQueues.deadlines.asyncAfter(deadline: .now() + .milliseconds(Int(milliseconds) + 5)) {
                     wait.complete { _, stack in
                         stack.pushNil()
                         stack.push("timeout")
@@ -155,7 +159,7 @@ final class PolicyVMSet: @unchecked Sendable {
         }
         idle.remove(at: index)
         lock.unlock()
-        executor { [self] in
+        vm.queue.async { [self] in
             _ = drive(vm, vm.continueParked(parked), pending: parked.pending, call: parked.pending.call,
                       isShadow: parked.pending.isShadow)
         }
@@ -177,7 +181,7 @@ final class PolicyVMSet: @unchecked Sendable {
         if !vm.resumable.isEmpty {
             let parked = vm.resumable.removeFirst()
             lock.unlock()
-            executor { [self] in
+            vm.queue.async { [self] in
                 _ = drive(vm, vm.continueParked(parked), pending: parked.pending, call: parked.pending.call,
                           isShadow: parked.pending.isShadow)
             }
@@ -191,7 +195,7 @@ final class PolicyVMSet: @unchecked Sendable {
                 backlogStart = 0
             }
             lock.unlock()
-            executor { [self] in
+            vm.queue.async { [self] in
                 _ = drive(vm, vm.start(call, sliceMicroseconds: 0, shadow: isShadow), pending: pending, call: call,
                           isShadow: isShadow)
             }
@@ -205,7 +209,7 @@ final class PolicyVMSet: @unchecked Sendable {
         let limit = configuration.memoryLimit
         host.log(.warning, policy: "engine",
                  "a Lua VM stayed over its memory limit of \(limit) bytes after a call; replacing it with a fresh one")
-        DispatchQueue.global().async { [self] in
+        PolicyQueues.rebuilds.async { [self] in
             do {
                 give(try LuaVM(configuration: configuration, host: host, sources: sources, shadowSources: shadowSources),
                      replacing: true)
@@ -220,20 +224,20 @@ final class PolicyVMSet: @unchecked Sendable {
     // MARK: shadow policies
 
     /// Runs the shadow policies on `call` after the live chain answered `live`: on
-    /// the executor, so the live answer never waits for them.
+    /// a VM's queue, so the live answer never waits for them.
     private func shadow(_ call: HookCall, live: HookResult) {
         guard let recorder = shadowRecorder, shadowHandlesOrdinal[call.hook.ordinal] else { return }
         let pending = PendingHookCall()
         pending.liveResult = live
         recorder.started()
-        executor { [self] in
-            lock.lock()
-            guard let vm = idle.popLast() else {
-                backlog.append((call, pending, true))
-                lock.unlock()
-                return
-            }
+        lock.lock()
+        guard let vm = idle.popLast() else {
+            backlog.append((call, pending, true))
             lock.unlock()
+            return
+        }
+        lock.unlock()
+        vm.queue.async { [self] in
             _ = drive(vm, vm.start(call, sliceMicroseconds: 0, shadow: true), pending: pending, call: call,
                       isShadow: true)
         }

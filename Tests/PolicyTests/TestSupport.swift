@@ -71,6 +71,8 @@ final class TestPolicyHost: PolicyHost, @unchecked Sendable {
 /// Canned DNS answers. A question without one answers nxdomain. With `holding`, every
 /// completion waits until `release()` (or `delay` passes), on another thread.
 final class TestResolver: DNSLookupService, @unchecked Sendable {
+    /// A serial queue: global queues starve once blocked test threads take their width.
+    static let answers = DispatchQueue(label: "test.resolver")
     private let lock = NSLock()
     private var answers: [String: DNSLookupResult] = [:]
     private var held: [@Sendable () -> Void] = []
@@ -93,7 +95,7 @@ final class TestResolver: DNSLookupService, @unchecked Sendable {
         lock.unlock()
         if hold { return }
         if let delay {
-            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(delay.seconds * 1000))) { completion(result) }
+            Self.answers.asyncAfter(deadline: .now() + .milliseconds(Int(delay.seconds * 1000))) { completion(result) }
         } else {
             completion(result)
         }
@@ -105,7 +107,7 @@ final class TestResolver: DNSLookupService, @unchecked Sendable {
         let waiting = held
         held = []
         lock.unlock()
-        for completion in waiting { DispatchQueue.global().async(execute: completion) }
+        for completion in waiting { Self.answers.async(execute: completion) }
     }
 
     var heldCount: Int { lock.lock(); defer { lock.unlock() }; return held.count }
