@@ -41,8 +41,26 @@ def rcpt_from(server, source, recipient="bob@example.test"):
         return client.rcpt(recipient)
 
 
-def test_listed_client_is_refused_at_rcpt(make_server, dns):
+def greeting_from(server, source, port=None):
+    with socket.create_connection(("127.0.0.1", port or server.smtp_port), timeout=30,
+                                  source_address=(source, 0)) as s:
+        return s.recv(512)
+
+
+def test_listed_client_is_refused_in_the_greeting_by_default(make_server, dns):
     server = dnsbl_server(make_server, dns, 'zones = ["bl.test"]')
+    with pytest.raises(smtplib.SMTPConnectError) as refused:
+        smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30, source_address=("127.0.0.2", 0))
+    assert (refused.value.smtp_code, refused.value.smtp_error) == (
+        554, b"5.7.1 Service unavailable; client [127.0.0.2] blocked using bl.test")
+    assert greeting_from(server, "127.0.0.1").startswith(b"220 ")
+    # Only the MX listener is checked: a listed user on submission is not refused.
+    assert greeting_from(server, "127.0.0.2", server.submission_port).startswith(b"220 ")
+    assert "dnsbl: 127.0.0.2 listed by bl.test" in server.log()
+
+
+def test_listed_client_is_refused_at_rcpt(make_server, dns):
+    server = dnsbl_server(make_server, dns, 'zones = ["bl.test"]\nrefuse_at = "rcpt"')
     assert rcpt_from(server, "127.0.0.2") == (554, b"5.7.1 Service unavailable; client [127.0.0.2] blocked using bl.test")
     # 127.0.0.1 is never listed (NXDOMAIN): mail goes through.
     assert rcpt_from(server, "127.0.0.1")[0] == 250
@@ -50,18 +68,18 @@ def test_listed_client_is_refused_at_rcpt(make_server, dns):
 
 
 def test_postmaster_gets_through(make_server, dns):
-    server = dnsbl_server(make_server, dns, 'zones = ["bl.test"]')
+    server = dnsbl_server(make_server, dns, 'zones = ["bl.test"]\nrefuse_at = "rcpt"')
     server.cli("alias", "add", "postmaster@example.test", "bob@example.test")
     assert rcpt_from(server, "127.0.0.2", "postmaster@example.test")[0] == 250
 
 
 def test_codes_weights_and_threshold(make_server, dns):
     # wide.test answers 127.0.0.20, outside its codes: only bl.test counts (1 < 2).
-    server = dnsbl_server(make_server, dns, 'threshold = 2\nzones = ["bl.test", '
+    server = dnsbl_server(make_server, dns, 'threshold = 2\nrefuse_at = "rcpt"\nzones = ["bl.test", '
                           '{ zone = "wide.test", codes = ["127.0.0.2-127.0.0.11"] }]')
     assert rcpt_from(server, "127.0.0.2")[0] == 250
     # Without the codes filter both zones count: 2 reaches the threshold.
-    other = dnsbl_server(make_server, dns, 'threshold = 2\nzones = ["bl.test", "wide.test"]')
+    other = dnsbl_server(make_server, dns, 'threshold = 2\nrefuse_at = "rcpt"\nzones = ["bl.test", "wide.test"]')
     assert rcpt_from(other, "127.0.0.2") == (
         554, b"5.7.1 Service unavailable; client [127.0.0.2] blocked using bl.test, wide.test")
 
@@ -89,9 +107,9 @@ def test_tag_adds_a_header(make_server, dns):
 
 def test_a_zone_that_does_not_answer_follows_on_error(make_server, dns):
     # on_error = "defer" (the default): 451 4.3.0, the client retries later.
-    server = dnsbl_server(make_server, dns, 'zones = ["down.test"]')
+    server = dnsbl_server(make_server, dns, 'zones = ["down.test"]\nrefuse_at = "rcpt"')
     assert rcpt_from(server, "127.0.0.1") == (451, b"4.3.0 Temporary policy failure, please try again later")
     assert "lookup failed for 127.0.0.1 (down.test:" in server.log()
     # on_error = "next": the mail goes on.
-    lenient = dnsbl_server(make_server, dns, 'zones = ["down.test"]\non_error = "next"')
+    lenient = dnsbl_server(make_server, dns, 'zones = ["down.test"]\nrefuse_at = "rcpt"\non_error = "next"')
     assert rcpt_from(lenient, "127.0.0.1")[0] == 250
