@@ -9,7 +9,9 @@
 //   one that answered SERVFAIL/REFUSED/garbage or refused the connection is not asked
 //   again for that lookup;
 // - identical questions in flight share one lookup; answers are cached for their TTL
-//   (DNSCache, DNSResponse decide what and how long).
+//   (DNSCache, DNSResponse decide what and how long). The cache alone is behind a lock
+//   and read on the caller's thread first, so a cached answer costs no hop to the
+//   resolver's loop (and a Lua hook call asking it never suspends).
 // The wire format and every decision without I/O live in Delivery (DNSQuery,
 // DNSResponse, DNSCache, DNSResolverConfiguration); this file only moves bytes.
 import Delivery
@@ -19,12 +21,14 @@ import NIOCore
 import NIOPosix
 
 public final class DNSResolver: DNSLookupService, @unchecked Sendable {
-    // @unchecked: `cache`, `inFlight` and `nextWaiter` are touched on `eventLoop` only.
+    // @unchecked: `inFlight` and `nextWaiter` are touched on `eventLoop` only; `cache`
+    // under `cacheLock`.
     public let configuration: DNSResolverConfiguration
     public let eventLoop: any EventLoop
     let limits: DNSAnswerLimits
     let servers: [SocketAddress?]
     var cache: DNSCache
+    let cacheLock = NSLock()
     var inFlight: [DNSCache.Key: Lookup] = [:]
     var nextWaiter = 0
 
@@ -65,6 +69,10 @@ public final class DNSResolver: DNSLookupService, @unchecked Sendable {
             completion(.nxdomain)
             return
         }
+        if let cached = cachedResult(DNSCache.Key(name: name, type: type)) {
+            completion(cached)
+            return
+        }
         let deadline = NIODeadline.now() + TimeAmount(timeout)
         eventLoop.execute { [self] in
             start(name, type, deadline: deadline, completion)
@@ -73,7 +81,7 @@ public final class DNSResolver: DNSLookupService, @unchecked Sendable {
 
     /// Cached entries now (for status and tests).
     public func cachedCount() -> EventLoopFuture<Int> {
-        eventLoop.submit { [self] in cache.count }
+        eventLoop.submit { [self] in cacheLock.withLock { self.cache.count } }
     }
 
     struct Waiter {
@@ -123,10 +131,14 @@ public final class DNSResolver: DNSLookupService, @unchecked Sendable {
         }
     }
 
+    func cachedResult(_ key: DNSCache.Key) -> DNSLookupResult? {
+        cacheLock.withLock { cache.get(key, now: Self.now()) }
+    }
+
     func start(_ name: String, _ type: DNSRecordType, deadline: NIODeadline,
                _ completion: @escaping @Sendable (DNSLookupResult) -> Void) {
         let key = DNSCache.Key(name: name, type: type)
-        if let cached = cache.get(key, now: Self.now()) {
+        if let cached = cachedResult(key) {
             completion(cached)
             return
         }
@@ -165,7 +177,9 @@ public final class DNSResolver: DNSLookupService, @unchecked Sendable {
         lookup.channel?.close(promise: nil)
         lookup.channel = nil
         if inFlight[lookup.key] === lookup { inFlight[lookup.key] = nil }
-        if let result, cacheTTL > 0 { cache.put(lookup.key, result, ttl: cacheTTL, now: Self.now()) }
+        if let result, cacheTTL > 0 {
+            cacheLock.withLock { cache.put(lookup.key, result, ttl: cacheTTL, now: Self.now()) }
+        }
         let waiters = lookup.waiters.values
         lookup.waiters = [:]
         for waiter in waiters {
