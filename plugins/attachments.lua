@@ -46,23 +46,14 @@ local DEFAULT_TYPES = {
   "application/hta", "application/x-ms-shortcut", "application/x-msi",
 }
 
-local function string_list(name, default)
-  local value = config[name]
-  if value == nil then return default end
-  if type(value) == "string" then value = { value } end
-  if type(value) ~= "table" then fail(name .. " must be a list of strings") end
-  for _, item in ipairs(value) do
-    if type(item) ~= "string" then fail(name .. " must be a list of strings") end
-  end
-  return value
-end
+local settings = require("settings")  -- plugins/lib/settings.lua
 
 local extensions = {}
-for _, extension in ipairs(string_list("extensions", DEFAULT_EXTENSIONS)) do
+for _, extension in ipairs(settings.string_list(config, "extensions", DEFAULT_EXTENSIONS)) do
   extensions[string.lower((string.gsub(extension, "^%.", "")))] = true
 end
 local exact_types, type_prefixes = {}, {}
-for _, entry in ipairs(string_list("types", DEFAULT_TYPES)) do
+for _, entry in ipairs(settings.string_list(config, "types", DEFAULT_TYPES)) do
   entry = string.lower(entry)
   if string.sub(entry, -1) == "*" then
     type_prefixes[#type_prefixes + 1] = string.sub(entry, 1, -2)
@@ -73,7 +64,7 @@ end
 local action = config.action or "reject"
 local header = config.header or "X-Attachment-Refused"
 local incomplete = config.incomplete or "reject"
-local exempt_networks = string_list("exempt_networks", {})
+local exempt_networks = settings.string_list(config, "exempt_networks", {})
 if action ~= "reject" and action ~= "tag" then
   fail(("action must be \"reject\" or \"tag\", not %q"):format(tostring(action)))
 end

@@ -45,20 +45,11 @@ local helo = {}
 -- Errors name the line that found the problem (level 2: the caller of fail).
 local function fail(text) error(text, 2) end
 
-local function string_list(name, default)
-  local value = config[name]
-  if value == nil then return default end
-  if type(value) == "string" then value = { value } end
-  if type(value) ~= "table" then fail(name .. " must be a list of strings") end
-  for _, item in ipairs(value) do
-    if type(item) ~= "string" then fail(name .. " must be a list of strings") end
-  end
-  return value
-end
+local settings = require("settings")  -- plugins/lib/settings.lua
 
 local KNOWN_CHECKS = { invalid = 1, bare_ip = 2, forged = 3, localhost = 4, fcrdns = 5 }
 local enabled = {}
-for _, check in ipairs(string_list("checks", { "invalid", "bare_ip", "forged", "localhost" })) do
+for _, check in ipairs(settings.string_list(config, "checks", { "invalid", "bare_ip", "forged", "localhost" })) do
   if not KNOWN_CHECKS[check] then fail(("unknown check %q"):format(check)) end
   enabled[check] = true
 end
@@ -70,7 +61,7 @@ local action = config.action or "reject"
 local refuse_at = config.refuse_at or "rcpt"
 local allow_dotless = config.allow_dotless == true
 local header = config.header or "X-HELO-Check"
-local exempt_networks = string_list("exempt_networks", {})
+local exempt_networks = settings.string_list(config, "exempt_networks", {})
 if action ~= "reject" and action ~= "defer" and action ~= "tag" then
   fail(("action must be \"reject\", \"defer\" or \"tag\", not %q"):format(tostring(action)))
 end
@@ -81,15 +72,15 @@ mailgate.net.in_networks("127.0.0.1", exempt_networks)  -- a bad CIDR fails the 
 
 local own_names = {}
 if mailgate.config.hostname then own_names[string.lower(mailgate.config.hostname)] = true end
-for _, name in ipairs(string_list("own_names", {})) do own_names[string.lower(name)] = true end
+for _, name in ipairs(settings.string_list(config, "own_names", {})) do own_names[string.lower(name)] = true end
 local own_addresses = {}
-for _, text in ipairs(string_list("own_addresses", {})) do
+for _, text in ipairs(settings.string_list(config, "own_addresses", {})) do
   local ip = mailgate.net.parse_ip(text)
   if ip == nil then fail(("own_addresses: %q is not an IP address"):format(text)) end
   own_addresses[ip] = true
 end
 local exempt_recipients = {}
-for _, name in ipairs(string_list("exempt_recipients", { "postmaster", "abuse" })) do
+for _, name in ipairs(settings.string_list(config, "exempt_recipients", { "postmaster", "abuse" })) do
   exempt_recipients[string.lower(name)] = true
 end
 

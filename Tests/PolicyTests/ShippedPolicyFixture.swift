@@ -1,7 +1,7 @@
 // Runs the shipped policies (policies/*.lua) and plugins (plugins/*.lua) through the
 // real engine with a test host. Each fixture copies the files into a temp directory
-// (plugins into its plugin directory, as the engine looks them up) so list files
-// (badmailfrom) can be written per test.
+// (plugins into its plugin directory, with plugins/lib, as the engine looks them up) so
+// list files (badmailfrom) can be written per test.
 import Foundation
 @testable import Policy
 
@@ -22,6 +22,12 @@ struct ShippedPolicies {
                 let plugin = try String(contentsOfFile: shippedPluginDirectory + "/\(name).lua", encoding: .utf8)
                 dir.write("plugins/\(name).lua", plugin)
             }
+        }
+        // The plugins' shared helpers (require), as the engine finds them: plugins/lib.
+        let libraries = shippedPluginDirectory + "/lib"
+        try FileManager.default.createDirectory(atPath: dir.plugins + "/lib", withIntermediateDirectories: true)
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: libraries)) ?? [] where file.hasSuffix(".lua") {
+            dir.write("plugins/lib/\(file)", try String(contentsOfFile: libraries + "/" + file, encoding: .utf8))
         }
         for (name, text) in files { dir.write(name, text) }
         engine = try PolicyEngine(configuration: dir.configuration(chain, settings: settings, globals: globals,
