@@ -9,8 +9,13 @@ import NIOPosix
 import Testing
 @testable import Gateway
 
+/// dnsmasq runs as a daemon (it forks and its first process exits at once), never as a
+/// long-running Foundation `Process`: Foundation's child reaper on Linux can block in
+/// waitpid on a child that is still running, and then no other test's subprocess
+/// (DSNBuilderTests' python) is ever reaped: the whole test run hung that way.
 final class DNSMasq {
-    let process: Process
+    let pid: pid_t
+    let pidFile: String
     let port: Int
 
     static var binary: String? {
@@ -38,16 +43,30 @@ final class DNSMasq {
         guard let binary = Self.binary else { return nil }
         for _ in 0..<8 {
             guard let candidate = await Self.freePort(group) else { continue }
+            let pidFile = NSTemporaryDirectory() + "mailgate-dnsmasq-\(UUID().uuidString).pid"
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
-            var arguments = ["--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-                             "--listen-address=127.0.0.1", "--bind-interfaces", "--port=\(candidate)", "--pid-file=",
-                             "--local=/test/"] + records
+            var arguments = ["--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                             "--listen-address=127.0.0.1", "--bind-interfaces", "--port=\(candidate)",
+                             "--pid-file=\(pidFile)", "--local=/test/"] + records
             if getuid() == 0 { arguments.append("--user=root") }
             process.arguments = arguments
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             do { try process.run() } catch { return nil }
+            // Errors (a port taken meanwhile) come before the fork, as the exit status.
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { continue }
+            var daemon: pid_t = 0
+            for _ in 0..<50 {
+                if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+                   let value = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                    daemon = value
+                    break
+                }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            guard daemon > 0 else { continue }
             let probe = DNSResolver(configuration: .init(nameservers: [.init(host: "127.0.0.1", port: candidate)],
                                                          attemptTimeout: .seconds(1), attempts: 1),
                                     eventLoop: group.next(), cacheCapacity: 1)
@@ -56,17 +75,16 @@ final class DNSMasq {
                     probe.lookup("ready.test", .a, timeout: .milliseconds(500)) { continuation.resume(returning: $0) }
                 }
                 if case .records = result {
-                    self.process = process
+                    self.pid = daemon
+                    self.pidFile = pidFile
                     self.port = candidate
                     return
                 }
-                guard process.isRunning else { break }
+                guard kill(daemon, 0) == 0 else { break }
                 try? await Task.sleep(for: .milliseconds(100))
             }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
+            kill(daemon, SIGKILL)
+            unlink(pidFile)
         }
         return nil
     }
@@ -75,10 +93,8 @@ final class DNSMasq {
 
     /// SIGKILL: the test runner's blocked signal mask is inherited, so SIGTERM may never arrive.
     func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        kill(pid, SIGKILL)
+        unlink(pidFile)
     }
 }
 
