@@ -9,7 +9,9 @@ import MailCore
 
 extension LuaVM {
     static let maxLogMessage = 4096
-    static let maxCounterKey = 512
+    /// What the store accepts (MailStore's `counterKey`): a longer key used to pass here
+    /// and then fail in the store, where the policy saw no error.
+    static let maxCounterKey = 400
     static let maxAddedHeaders = 100
     static let maxListFileBytes = 16 * 1024 * 1024
 

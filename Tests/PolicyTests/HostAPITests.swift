@@ -118,5 +118,5 @@ private func lua(_ expression: String, host: TestPolicyHost = TestPolicyHost(), 
     end }
     """, host: host)
     #expect(engine.connect() == .policyFailure)
-    #expect(host.errors().first == dir.file("p.lua") + ":3: mailgate.counters.incr: expected a counter key of 1 to 512 bytes")
+    #expect(host.errors().first == dir.file("p.lua") + ":3: mailgate.counters.incr: expected a counter key of 1 to 400 bytes")
 }
