@@ -41,21 +41,4 @@ public enum DNSQuery {
         bytes += [0, 0, 41, UInt8(ednsBufferSize >> 8), UInt8(ednsBufferSize & 0xFF), 0, 0, 0, 0, 0, 0]
         return bytes
     }
-
-    /// The name a PTR lookup asks for: "4.3.2.1.in-addr.arpa" for IPv4, 32 reversed
-    /// nibbles + ".ip6.arpa" for IPv6 (RFC 3596 §2.5); `zone` replaces the arpa suffix
-    /// (DNSBL style). nil when `ip` is not an address.
-    public static func reverseName(_ ip: String, zone: String? = nil) -> String? {
-        guard let address = IPAddress(ip) else { return nil }
-        let labels: [String]
-        if address.isV4 {
-            labels = address.bytes.reversed().map { String($0) }
-        } else {
-            labels = address.bytes.reversed().flatMap { [String($0 & 0xF, radix: 16), String($0 >> 4, radix: 16)] }
-        }
-        let suffix = address.isV4 ? "in-addr.arpa" : "ip6.arpa"
-        var zoneName = zone ?? suffix
-        if zoneName.hasSuffix(".") { zoneName.removeLast() }
-        return (labels + (zoneName.isEmpty ? [] : [zoneName])).joined(separator: ".")
-    }
 }

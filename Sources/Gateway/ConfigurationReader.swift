@@ -197,24 +197,8 @@ struct ConfigurationReader {
                 }
             default:
                 guard value.table != nil else { throw fail("policy.\(key)", "expected a table of settings for policy \"\(key)\"") }
-                configuration.policySettings[key] = policyValue(value)
+                configuration.policySettings[key] = PolicyValue(toml: value)
             }
-        }
-    }
-
-    func policyValue(_ value: TOMLValueConvertible) -> PolicyValue {
-        switch value.type {
-        case .bool: return .bool(value.bool ?? false)
-        case .int: return .integer(value.int ?? 0)
-        case .double: return .double(value.double ?? 0)
-        case .string: return .string(value.string ?? "")
-        case .array: return .array((value.array ?? TOMLArray()).map { policyValue($0) })
-        case .table:
-            let table = value.table ?? TOMLTable()
-            var result: [String: PolicyValue] = [:]
-            for key in table.keys { result[key] = policyValue(table[key]!) }
-            return .table(result)
-        default: return .string(value.tomlValue.debugDescription)
         }
     }
 
@@ -270,5 +254,25 @@ struct ConfigurationReader {
         if let number = value.int, number > 0 { return .seconds(number) }
         if let text = value.string, let parsed = ConfigValues.duration(text), parsed > .zero { return parsed }
         throw fail(key, "expected a duration like \"90s\" or \"1h\"")
+    }
+}
+
+extension PolicyValue {
+    /// A TOML value as a policy sees it in `config` (mailgate.toml's [policy.NAME] and
+    /// transcripts' settings alike).
+    init(toml value: TOMLValueConvertible) {
+        switch value.type {
+        case .bool: self = .bool(value.bool ?? false)
+        case .int: self = .integer(value.int ?? 0)
+        case .double: self = .double(value.double ?? 0)
+        case .string: self = .string(value.string ?? "")
+        case .array: self = .array((value.array ?? TOMLArray()).map { PolicyValue(toml: $0) })
+        case .table:
+            let table = value.table ?? TOMLTable()
+            var result: [String: PolicyValue] = [:]
+            for key in table.keys { result[key] = PolicyValue(toml: table[key]!) }
+            self = .table(result)
+        default: self = .string(value.tomlValue.debugDescription)
+        }
     }
 }

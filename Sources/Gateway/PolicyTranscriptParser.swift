@@ -124,7 +124,7 @@ public enum PolicyTranscriptParser {
                         throw fail(path, "expected a table of settings for policy \"\(key)\" ([policy.\(key)])")
                     }
                     var result: [String: PolicyValue] = [:]
-                    for name in settings.keys { result[name] = policyValue(settings[name]!) }
+                    for name in settings.keys { result[name] = PolicyValue(toml: settings[name]!) }
                     transcript.settings[key] = result
                 }
             }
@@ -483,22 +483,6 @@ public enum PolicyTranscriptParser {
         func address(_ text: String, _ path: [String]) throws(TranscriptError) -> MailAddress {
             do { return try MailAddress.parse(text, allowUTF8: true) }
             catch { throw fail(path, "\"\(text)\" is not an address (local@domain, no angle brackets)") }
-        }
-
-        func policyValue(_ value: TOMLValueConvertible) -> PolicyValue {
-            switch value.type {
-            case .bool: return .bool(value.bool ?? false)
-            case .int: return .integer(value.int ?? 0)
-            case .double: return .double(value.double ?? 0)
-            case .string: return .string(value.string ?? "")
-            case .array: return .array((value.array ?? TOMLArray()).map { policyValue($0) })
-            case .table:
-                let table = value.table ?? TOMLTable()
-                var result: [String: PolicyValue] = [:]
-                for key in table.keys { result[key] = policyValue(table[key]!) }
-                return .table(result)
-            default: return .string(value.tomlValue.debugDescription)
-            }
         }
     }
 }

@@ -127,6 +127,27 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension IPAddress {
+    /// The name DNS lists this address under: "10.2.0.192" plus `zone` (a DNSBL) for
+    /// IPv4, 32 reversed nibbles for IPv6; without a zone, in-addr.arpa / ip6.arpa.
+    public func reverseName(zone: String? = nil) -> String {
+        var labels: [String] = []
+        labels.reserveCapacity(isV4 ? 5 : 33)
+        if isV4 {
+            for byte in bytes.reversed() { labels.append(String(byte)) }
+        } else {
+            for byte in bytes.reversed() {
+                labels.append(String(byte & 0x0F, radix: 16))
+                labels.append(String(byte >> 4, radix: 16))
+            }
+        }
+        var suffix = zone ?? (isV4 ? "in-addr.arpa" : "ip6.arpa")
+        if suffix.hasSuffix(".") { suffix.removeLast() }
+        if !suffix.isEmpty { labels.append(suffix) }
+        return labels.joined(separator: ".")
+    }
+}
+
 public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
     public let address: IPAddress
     public let prefixLength: Int

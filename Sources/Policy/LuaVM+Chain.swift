@@ -11,7 +11,6 @@
 // in `policies` and run as a call of their own (`start(_:shadow:)`).
 import CLua
 import CLuaShim
-import Foundation
 import MailCore
 
 extension LuaVM {
@@ -41,7 +40,10 @@ extension LuaVM {
         case .mailFrom(_, let sender): callAddress = sender
         default: callAddress = nil
         }
-        callSerial = Self.serials.next()
+        // A tx table lives in one VM, so serials need only be unique per VM: the
+        // counter never goes back, also when a parked call comes back with its own.
+        lastSerial &+= 1
+        callSerial = lastSerial
         addedHeaders = []
         lastCallFailed = false
         nextPolicy = shadow ? liveCount : 0
@@ -166,22 +168,4 @@ extension LuaVM {
         if resultCount == 0 { stack.pushNil() }
         return decodeVerdict(at: base + 1, hook: activeHook!, file: policy.file)
     }
-}
-
-/// Serials of hook calls, unique across VMs and parked calls: a transaction table
-/// answers only during the call that received it.
-final class CallSerials: @unchecked Sendable {
-    private let lock = NSLock()
-    private var last = 0
-
-    func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        last &+= 1
-        return last
-    }
-}
-
-extension LuaVM {
-    static let serials = CallSerials()
 }

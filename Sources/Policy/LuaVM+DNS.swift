@@ -174,26 +174,10 @@ extension LuaVM {
             stack.pushNil()
             return 1
         }
-        let name = Self.reversedName(ip, zone: zone)
+        let name = ip.reverseName(zone: zone)
         guard name.utf8.count <= 253 else { return call.fail("the name for \(ip) under \(zone ?? "") is longer than 253 bytes") }
         stack.push(name)
         return 1
-    }
-
-    static func reversedName(_ ip: IPAddress, zone: String?) -> String {
-        var labels: [String]
-        if ip.isV4 {
-            labels = ip.bytes.reversed().map { String($0) }
-        } else {
-            labels = []
-            labels.reserveCapacity(32)
-            for byte in ip.bytes.reversed() {
-                labels.append(String(byte & 0x0F, radix: 16))
-                labels.append(String(byte >> 4, radix: 16))
-            }
-        }
-        labels.append(zone ?? (ip.isV4 ? "in-addr.arpa" : "ip6.arpa"))
-        return labels.joined(separator: ".")
     }
 
     /// `text` as a name to look up: without a trailing dot, 1 to 253 bytes, labels of

@@ -53,6 +53,8 @@ final class LuaVM: @unchecked Sendable {
     /// address policies ask the host about most.
     var callAddress: MailAddress?
     var callSerial = 0
+    /// The last serial handed out by this VM (`callSerial` is the running call's).
+    var lastSerial = 0
     /// The policy of the chain the call in progress is at, and how many results its
     /// function returned.
     var nextPolicy = 0

@@ -23,10 +23,10 @@ import Testing
     }
 
     @Test func buildsReverseNames() {
-        #expect(DNSQuery.reverseName("192.0.2.10") == "10.2.0.192.in-addr.arpa")
-        #expect(DNSQuery.reverseName("192.0.2.10", zone: "zen.example.") == "10.2.0.192.zen.example")
-        #expect(DNSQuery.reverseName("2001:db8::1")
+        #expect(IPAddress("192.0.2.10")?.reverseName() == "10.2.0.192.in-addr.arpa")
+        #expect(IPAddress("192.0.2.10")?.reverseName(zone: "zen.example.") == "10.2.0.192.zen.example")
+        #expect(IPAddress("2001:db8::1")?.reverseName()
                 == "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa")
-        #expect(DNSQuery.reverseName("not an ip") == nil)
+        #expect(IPAddress("not an ip")?.reverseName() == nil)
     }
 }

@@ -127,7 +127,7 @@ final class DNSMasq {
         }
         let txt = await lookup("txt.test", .txt)
         #expect(records(txt) == [.text("v=spf1 -all")], "\(txt)")
-        #expect(records(await lookup(DNSQuery.reverseName("127.0.0.4")!, .ptr)) == [.name("plain.test")])
+        #expect(records(await lookup(IPAddress("127.0.0.4")!.reverseName(), .ptr)) == [.name("plain.test")])
         #expect(records(await lookup("alias.test", .a)) == [.address("127.0.0.4")])
         #expect(await lookup("nowhere.test", .a) == .nxdomain)
         #expect(await lookup("plain.test", .mx) == .nodata)

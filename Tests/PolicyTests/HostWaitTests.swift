@@ -146,7 +146,7 @@ func lookupOutcomesAreErrorValues(outcome: DNSLookupResult, text: String) throws
     return p
     """)
     #expect(engine.connect().reply?.text == "10.2.0.192.bl.example 10.2.0.192.in-addr.arpa nil")
-    #expect(LuaVM.reversedName(IPAddress("2001:db8::567:89ab")!, zone: "bl.example")
+    #expect(IPAddress("2001:db8::567:89ab")!.reverseName(zone: "bl.example")
         == "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.bl.example")
 }
 
