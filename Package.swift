@@ -26,8 +26,15 @@ var targets: [Target] = [
     .target(name: "CLuaShim", dependencies: ["CLua"]),
     .target(name: "CCrypt", linkerSettings: [.linkedLibrary("crypt")]),
     .target(name: "MailCore"),
+    // SPF, DKIM, DMARC and ARC: parsers and engines over MailCore's DNS lookup and
+    // swift-crypto (RSA through _CryptoExtras).
+    .target(name: "MailAuth", dependencies: [
+        "MailCore",
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "_CryptoExtras", package: "swift-crypto"),
+    ]),
     .target(name: "MailStore", dependencies: ["MailCore", "CLMDB", "CCrypt"]),
-    .target(name: "Policy", dependencies: ["MailCore", "CLua", "CLuaShim"]),
+    .target(name: "Policy", dependencies: ["MailCore", "MailAuth", "CLua", "CLuaShim"]),
     .target(name: "SMTP", dependencies: ["MailCore", "Policy"]),
     .target(name: "Delivery", dependencies: ["MailCore", "MailStore", "Policy"]),
     .target(name: "POP3", dependencies: ["MailCore", "Policy"]),
@@ -35,6 +42,7 @@ var targets: [Target] = [
     // Helpers shared by test targets (a deterministic random generator).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
+    .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "TestSupport"]),
     .testTarget(name: "MailStoreTests", dependencies: ["MailStore"]),
     .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
     .testTarget(name: "SMTPTests", dependencies: ["SMTP", "TestSupport"]),
@@ -61,7 +69,9 @@ if let only = coreOnlySetting, only != "1" {
     targets = targets.filter { keep.contains($0.name) }
 }
 
-var dependencies: [Package.Dependency] = []
+// Every build mode compiles MailAuth (Policy needs it), and so swift-crypto.
+let cryptoPackage: Package.Dependency = .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2")
+var dependencies: [Package.Dependency] = [cryptoPackage]
 var products: [Product] = []
 
 if fuzz {
@@ -77,7 +87,7 @@ if fuzz {
         ("config", ["FuzzConfigReader"]),
     ]
     targets = targets.filter { $0.type != .test && $0.name != "TestSupport" }
-    dependencies = [.package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0")]
+    dependencies = [cryptoPackage, .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0")]
     // The config reader without the rest of Gateway (and so without SwiftNIO): the two
     // files only need MailCore, Policy and TOMLKit.
     targets.append(.target(name: "FuzzConfigReader",
@@ -96,7 +106,7 @@ if !coreOnly {
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        cryptoPackage,
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
