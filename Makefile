@@ -5,8 +5,9 @@
 #   make fuzz-ci    every libFuzzer target briefly (docs/security.md); make test-asan / test-tsan
 .PHONY: run test deps test-deps build build-release unit policy-test e2e bench clean fuzz-ci test-asan test-tsan
 
-RUN_PACKAGES  := liblua5.4-dev liblmdb-dev libcrypt-dev pkg-config openssl
-TEST_PACKAGES := $(RUN_PACKAGES) swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl strace curl python3 python3-pytest lmdb-utils fetchmail getmail6 dnsmasq-base postfix python3-aiosmtpd isync offlineimap3 neomutt tmux
+RUN_PACKAGES  := liblua5.4-dev liblmdb-dev libcrypt-dev zlib1g-dev publicsuffix pkg-config openssl
+TEST_PACKAGES := $(RUN_PACKAGES) swaks libnet-ssleay-perl libio-socket-ssl-perl libauthen-sasl-perl libdigest-hmac-perl strace curl python3 python3-pytest lmdb-utils fetchmail getmail6 dnsmasq-base postfix python3-aiosmtpd isync offlineimap3 neomutt tmux \
+                 python3-venv python3-dkim python3-nacl opendkim opendkim-tools python3-spf python3-authres rspamd libxml2-utils
 SWIFT ?= swift
 PYTHON ?= /usr/bin/python3
 
@@ -15,6 +16,7 @@ deps:
 
 test-deps:
 	@scripts/install-packages $(TEST_PACKAGES)
+	@scripts/install-python-tools
 
 build: deps
 	$(SWIFT) build

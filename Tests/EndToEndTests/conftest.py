@@ -62,6 +62,16 @@ def require_tool(name):
     return path
 
 
+def python_tool(name):
+    """A checker from the PyPI virtualenv (scripts/install-python-tools, run by
+    `make test-deps`): `python_tool("python")` runs scripts that import authheaders,
+    checkdmarc or parsedmarc; `python_tool("parsedmarc")` is its command line."""
+    path = ROOT / ".build-py" / "bin" / name
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run scripts/install-python-tools (make test-deps does)")
+    return str(path)
+
+
 class Server:
     def __init__(self, directory: pathlib.Path, extra_config: str = "", policy_dir=None):
         self.dir = directory
