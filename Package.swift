@@ -35,7 +35,7 @@ var targets: [Target] = [
     ]),
     .target(name: "MailStore", dependencies: ["MailCore", "CLMDB", "CCrypt"]),
     .target(name: "Policy", dependencies: ["MailCore", "MailAuth", "CLua", "CLuaShim"]),
-    .target(name: "SMTP", dependencies: ["MailCore", "Policy"]),
+    .target(name: "SMTP", dependencies: ["MailCore", "MailAuth", "Policy"]),
     .target(name: "Delivery", dependencies: ["MailCore", "MailStore", "Policy"]),
     .target(name: "POP3", dependencies: ["MailCore", "Policy"]),
     .target(name: "IMAP", dependencies: ["MailCore", "Policy"]),
@@ -113,7 +113,7 @@ if !coreOnly {
     ]
     targets += [
         .target(name: "Gateway", dependencies: [
-            "MailCore", "MailStore", "Policy", "SMTP", "POP3", "IMAP", "Delivery",
+            "MailCore", "MailAuth", "MailStore", "Policy", "SMTP", "POP3", "IMAP", "Delivery",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -9,6 +9,7 @@
 // really answered, as the server would, so every mismatch is reported at once. A step
 // the session could not reach (RCPT without an accepted MAIL ...) ends the transcript.
 import Foundation
+import MailAuth
 import MailCore
 import Policy
 
@@ -64,6 +65,12 @@ public struct PolicyTranscriptRunner {
         return configuration
     }
 
+    /// The authserv-id of the Authentication-Results field the data hook's results make.
+    var authservID: String {
+        if case .string(let name)? = configuration.globals["hostname"] { return name }
+        return "localhost"
+    }
+
     var maxMessageSize: Int {
         if case .integer(let size)? = configuration.globals["max_message_size"] { return size }
         return Limits().maxMessageSize
@@ -89,7 +96,8 @@ public struct PolicyTranscriptRunner {
         printLogs(fixture, output)
         output("     chain: \(configuration.chain.joined(separator: ", "))"
                + (configuration.shadow.isEmpty ? "" : "; shadow: \(configuration.shadow.joined(separator: ", "))"))
-        var state = SessionState(transcript: transcript, maxMessageSize: maxMessageSize, maxRecipients: maxRecipients)
+        var state = SessionState(transcript: transcript, maxMessageSize: maxMessageSize, maxRecipients: maxRecipients,
+                                 authservID: authservID)
         var mismatches = 0
         var ran = 0
         for step in transcript.steps {
@@ -117,8 +125,9 @@ public struct PolicyTranscriptRunner {
                     mismatches += 1
                     for problem in problems { output("     \(location(step, expect: true)): \(problem)") }
                 }
-                if verbose || !problems.isEmpty, !played.result.addedHeaders.isEmpty {
-                    for header in played.result.addedHeaders { output("     + \(header.name): \(header.value)") }
+                let added = played.result.fieldsAdded(authservID: authservID)
+                if verbose || !problems.isEmpty, !added.isEmpty {
+                    for header in added { output("     + \(header.name): \(header.value)") }
                 }
                 printLogs(fixture, output, logs: logs, all: !problems.isEmpty && hookStep.expectLog != nil)
             }
@@ -164,7 +173,7 @@ public struct PolicyTranscriptRunner {
             }
         }
         if let expected = step.expectHeaders {
-            let added = result.addedHeaders
+            let added = result.fieldsAdded(authservID: authservID)
             let matches = expected.count == added.count && zip(expected, added).allSatisfy { want, header in
                 let parts = want.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
                 let name = parts[0].trimmingCharacters(in: .whitespaces)
@@ -220,6 +229,7 @@ public struct PolicyTranscriptRunner {
         let transcript: PolicyTranscript
         let maxMessageSize: Int
         let maxRecipients: Int
+        let authservID: String
         var session: SessionInfo
         var sessions = 1
         var closedBy: Int?
@@ -229,8 +239,9 @@ public struct PolicyTranscriptRunner {
         var queueIDs = 0
         var stepNumber = 0
 
-        init(transcript: PolicyTranscript, maxMessageSize: Int, maxRecipients: Int) {
+        init(transcript: PolicyTranscript, maxMessageSize: Int, maxRecipients: Int, authservID: String) {
             self.transcript = transcript
+            self.authservID = authservID
             self.maxMessageSize = maxMessageSize
             self.maxRecipients = maxRecipients
             self.session = Self.session(transcript.connection, number: 1)
@@ -360,11 +371,15 @@ public struct PolicyTranscriptRunner {
                     // deliver sees the message as it would be stored: the added headers
                     // first (the SMTP session's Received line is not simulated).
                     var stored: [UInt8] = []
+                    if !result.authenticationResults.isEmpty {
+                        stored.append(contentsOf: AuthenticationResults.field(authservID: authservID,
+                                                                              results: result.authenticationResults).utf8)
+                    }
                     for header in result.addedHeaders {
                         stored.append(contentsOf: HeaderText.line(header.name, header.value, allowUTF8: true).utf8)
                     }
                     info.message = MessageContent(bytes: stored + message)
-                    info.headers = result.addedHeaders + info.headers
+                    info.headers = result.fieldsAdded(authservID: authservID) + info.headers
                     transaction = info
                     delivered = true
                 }

@@ -169,6 +169,10 @@ public struct HookResult: Sendable, Equatable {
     public var verdict: Verdict
     /// Header fields the `data` hook asked to add (prepended in order).
     public var addedHeaders: [HeaderField]
+    /// RFC 8601 resinfo texts (`spf=pass smtp.mailfrom=…`) that `data` hooks added with
+    /// tx:add_auth_result, in order: the server writes them as one
+    /// Authentication-Results field under its own authserv-id.
+    public var authenticationResults: [String] = []
     public var delivery: DeliveryAction
     /// The policy whose verdict (or failure) ended the chain; nil when none did.
     /// Not part of equality: results compare by what they do.
@@ -176,10 +180,20 @@ public struct HookResult: Sendable, Equatable {
 
     public static func == (lhs: HookResult, rhs: HookResult) -> Bool {
         lhs.verdict == rhs.verdict && lhs.addedHeaders == rhs.addedHeaders && lhs.delivery == rhs.delivery
+            && lhs.authenticationResults == rhs.authenticationResults
     }
 
     public init(verdict: Verdict, addedHeaders: [HeaderField] = [], delivery: DeliveryAction = .normal) {
         self.verdict = verdict; self.addedHeaders = addedHeaders; self.delivery = delivery
+    }
+
+    /// What the `data` hook adds to the message, as the following hooks and transcripts
+    /// see it: the Authentication-Results field (unfolded) first, then addedHeaders.
+    public func fieldsAdded(authservID: String) -> [HeaderField] {
+        guard !authenticationResults.isEmpty else { return addedHeaders }
+        let results = HeaderField(name: "Authentication-Results",
+                                  value: authservID + "; " + authenticationResults.joined(separator: "; "))
+        return [results] + addedHeaders
     }
 
     /// The answer for a policy that failed (Lua error, budget overrun, bad return):

@@ -16,6 +16,8 @@ enum HostFunction: Int32, CaseIterable {
     case kvGet, kvSet, kvIncrement, kvDelete
     case setResult, getResult
     case messageBytes, messageParts, partText
+    // Mail authentication (LuaVM+MailAuth.swift).
+    case addAuthResult
 
     /// The key in the prelude's `host` table.
     var luaName: String {
@@ -52,6 +54,7 @@ enum HostFunction: Int32, CaseIterable {
         case .messageBytes: "tx_message_bytes"
         case .messageParts: "tx_parts"
         case .partText: "tx_part_text"
+        case .addAuthResult: "tx_add_auth_result"
         }
     }
 
@@ -90,6 +93,7 @@ enum HostFunction: Int32, CaseIterable {
         case .messageBytes: "tx:body"
         case .messageParts: "tx:parts"
         case .partText: "tx:part_text"
+        case .addAuthResult: "tx:add_auth_result"
         }
     }
 }

@@ -45,6 +45,7 @@ extension LuaVM {
         lastSerial &+= 1
         callSerial = lastSerial
         addedHeaders = []
+        authResults = []
         lastCallFailed = false
         nextPolicy = shadow ? liveCount : 0
         chainEnd = shadow ? policies.count : liveCount
@@ -84,7 +85,9 @@ extension LuaVM {
             }
             nextPolicy += 1
         }
-        return .finished(end(HookResult(verdict: .next, addedHeaders: addedHeaders)))
+        var result = HookResult(verdict: .next, addedHeaders: addedHeaders)
+        result.authenticationResults = authResults
+        return .finished(end(result))
     }
 
     /// A call thread that yielded: at the end of its slice, or to wait for the host.
@@ -102,6 +105,7 @@ extension LuaVM {
             return .suspended
         case .final(let verdict, let delivery):
             var result = HookResult(verdict: verdict, addedHeaders: addedHeaders, delivery: delivery)
+            result.authenticationResults = authResults
             result.decidedBy = policy.name
             return .finished(end(result))
         case .failure(let message):

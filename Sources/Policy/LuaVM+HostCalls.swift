@@ -165,6 +165,7 @@ extension LuaVM {
         case .kvGet, .kvSet, .kvIncrement, .kvDelete: return keyValueCall(call)
         case .setResult, .getResult: return resultCall(call)
         case .messageBytes, .messageParts, .partText: return messageCall(call)
+        case .addAuthResult: return addAuthResult(call)
         }
     }
 

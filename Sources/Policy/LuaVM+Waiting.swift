@@ -92,6 +92,7 @@ extension LuaVM {
         var nextPolicy: Int
         var chainEnd: Int
         var addedHeaders: [HeaderField]
+        var authResults: [String]
         var storeWrites: Int
         var hostBuiltBytes: Int
         var hostWaits: Int
@@ -102,10 +103,11 @@ extension LuaVM {
         let parked = ParkedCall(vm: self, wait: wait, pending: pending, state: CallState(
             activePolicy: activePolicy, activeHook: activeHook, activeCall: activeCall, callAddress: callAddress,
             callSerial: callSerial, nextPolicy: nextPolicy, chainEnd: chainEnd, addedHeaders: addedHeaders,
-            storeWrites: storeWrites, hostBuiltBytes: hostBuiltBytes, hostWaits: hostWaits))
+            authResults: authResults, storeWrites: storeWrites, hostBuiltBytes: hostBuiltBytes, hostWaits: hostWaits))
         mg_call_detach(state, &parked.snapshot)
         activeHook = nil; activeCall = nil; callAddress = nil; activePolicy = ""
         addedHeaders = []
+        authResults = []
         parkedCalls += 1
         return parked
     }
@@ -115,7 +117,8 @@ extension LuaVM {
         let saved = parked.state
         activePolicy = saved.activePolicy; activeHook = saved.activeHook; activeCall = saved.activeCall
         callAddress = saved.callAddress; callSerial = saved.callSerial; nextPolicy = saved.nextPolicy
-        chainEnd = saved.chainEnd; addedHeaders = saved.addedHeaders; storeWrites = saved.storeWrites
+        chainEnd = saved.chainEnd; addedHeaders = saved.addedHeaders; authResults = saved.authResults
+        storeWrites = saved.storeWrites
         hostBuiltBytes = saved.hostBuiltBytes; hostWaits = saved.hostWaits
         mg_call_attach(state, &parked.snapshot)
         parkedCalls -= 1

@@ -84,6 +84,7 @@ final class LuaVM: @unchecked Sendable {
     private(set) var liveCount = 0
     var loading = false
     var addedHeaders: [HeaderField] = []
+    var authResults: [String] = []
     /// Store writes (counters.incr, whitelist.add/remove) made by the policy call in
     /// progress: at most `PolicyConfiguration.maxStoreWrites`.
     var storeWrites = 0

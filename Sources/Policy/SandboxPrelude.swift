@@ -328,6 +328,33 @@ tx_methods.parts = function(tx)
 end
 tx_methods.part_text = function(tx, index, max) return tx_part_text(tx_serial(tx, "part_text"), index, max) end
 
+-- Mail authentication (LuaVM+MailAuth.swift) ----------------------------------------
+-- tx:add_auth_result(method, result, properties, reason): properties is a list of
+-- {name, value} pairs (kept in order) or a map (written sorted by name).
+local tx_add_auth_result = host.tx_add_auth_result
+tx_methods.add_auth_result = function(tx, method, result, properties, reason)
+  local serial = tx_serial(tx, "add_auth_result")
+  local flat = {}
+  if properties ~= nil then
+    if type(properties) ~= "table" then
+      raise("tx:add_auth_result: expected properties as a table such as {[\"smtp.mailfrom\"] = domain}")
+    end
+    if #properties > 0 then
+      for index = 1, #properties do
+        local pair = properties[index]
+        if type(pair) ~= "table" then raise("tx:add_auth_result: property #" .. index .. " must be {name, value}") end
+        flat[#flat + 1] = pair[1]; flat[#flat + 1] = pair[2]
+      end
+    else
+      local names = {}
+      for name in next, properties do names[#names + 1] = name end
+      table.sort(names, function(a, b) return tostring(a) < tostring(b) end)
+      for index = 1, #names do flat[#flat + 1] = names[index]; flat[#flat + 1] = properties[names[index]] end
+    end
+  end
+  return tx_add_auth_result(serial, method, result, reason, tunpack(flat))
+end
+
 return { make_env = make_env, verdicts = verdicts, tx_mt = tx_mt, address_mt = address_mt, tx_call = tx_call,
          next_verdict = mailgate.next }
 """#

@@ -1,5 +1,6 @@
 // Command handlers of the SMTP session: the "check" step of check → hook → proceed,
 // and the "proceed" step once the policy chain has answered.
+import MailAuth
 import MailCore
 import Policy
 
@@ -314,16 +315,21 @@ extension SMTPSession {
         switch result.verdict {
         case .next, .accept:
             guard let transaction else { return }
+            let received = withoutForgedAuthenticationResults(pendingMessage, transaction.info)
             var message: [UInt8] = []
-            message.reserveCapacity(pendingMessage.count + 512)
+            message.reserveCapacity(received.count + 512)
+            if !result.authenticationResults.isEmpty {
+                let field = AuthenticationResults.field(authservID: configuration.hostname, results: result.authenticationResults)
+                message.append(contentsOf: field.utf8)
+            }
             for header in result.addedHeaders {
                 message.append(contentsOf: HeaderText.line(header.name, header.value, allowUTF8: true).utf8)
             }
             message.append(contentsOf: receivedHeader(transaction.info).utf8)
-            message.append(contentsOf: pendingMessage)
+            message.append(contentsOf: received)
             pendingMessage = []
             var info = transaction.info
-            info.headers = result.addedHeaders + info.headers
+            info.headers = result.fieldsAdded(authservID: configuration.hostname) + info.headers
             // `deliver` hooks see the message as it will be stored (shares its bytes).
             info.message = MessageContent(bytes: message)
             self.transaction?.info.message = nil
@@ -338,6 +344,15 @@ extension SMTPSession {
             endTransaction(reply, &actions)
             close(&actions)
         }
+    }
+
+    /// The message without Authentication-Results fields that claim this server's
+    /// authserv-id (RFC 8601 §5): only this server may write those, so a sender
+    /// cannot make a forged "dkim=pass" look like ours. Whatever the policies say.
+    func withoutForgedAuthenticationResults(_ message: [UInt8], _ info: TransactionInfo) -> [UInt8] {
+        guard info.headers.contains(where: { $0.name.utf8.count == 22 && $0.name.lowercased() == "authentication-results" })
+        else { return message }
+        return AuthenticationResults.removingFields(claiming: configuration.hostname, from: message) ?? message
     }
 
     /// RFC 5321 §4.4 trace field, with the RFC 3848 / RFC 6531 §3.7.4 protocol type.

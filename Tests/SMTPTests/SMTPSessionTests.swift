@@ -287,6 +287,29 @@ import Policy
         #expect(message.hasPrefix("X-Policy: ok\r\nReceived: "))
     }
 
+    @Test func authenticationResultsAreOneFieldUnderOurIDAndForgedOnesAreDropped() throws {
+        var harness = SessionHarness()
+        harness.policy = { call in
+            guard case .data = call else { return HookResult(verdict: .next) }
+            var result = HookResult(verdict: .next, addedHeaders: [HeaderField(name: "X-Policy", value: "ok")])
+            result.authenticationResults = ["spf=pass smtp.mailfrom=b.test", "dkim=none"]
+            return result
+        }
+        harness.start()
+        harness.send("EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
+                     + "Authentication-Results: MX.example.test; dkim=pass header.d=bank.test\r\n"
+                     + "Authentication-Results: upstream.test; spf=pass\r\n"
+                     + "authentication-results: (spoof)\r\n mx.example.test;\r\n\tdmarc=pass\r\n"
+                     + "Subject: x\r\n\r\nAuthentication-Results: mx.example.test; in the body\r\n.\r\n")
+        let message = String(decoding: try #require(harness.delivered.first).message, as: UTF8.self)
+        #expect(message.hasPrefix("Authentication-Results: mx.example.test;\r\n\tspf=pass smtp.mailfrom=b.test;\r\n"
+                                  + "\tdkim=none\r\nX-Policy: ok\r\nReceived: "))
+        #expect(!message.contains("bank.test"))
+        #expect(!message.contains("dmarc=pass"))
+        #expect(message.contains("Authentication-Results: upstream.test; spf=pass\r\nSubject: x\r\n"))
+        #expect(message.contains("\r\n\r\nAuthentication-Results: mx.example.test; in the body"))
+    }
+
     @Test func deliveryFailureIsReported() {
         var harness = SessionHarness()
         harness.deliver = { _ in .failed(Reply(452, "4.3.1", "Insufficient system storage")) }
