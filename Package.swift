@@ -85,6 +85,7 @@ if fuzz {
         ("dns", ["Delivery"]),
         ("address", ["MailCore"]),
         ("config", ["FuzzConfigReader"]),
+        ("dkim", ["MailAuth"]),
     ]
     targets = targets.filter { $0.type != .test && $0.name != "TestSupport" }
     dependencies = [cryptoPackage, .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0")]
@@ -125,7 +126,7 @@ if !coreOnly {
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         .executableTarget(name: "mailgate", dependencies: [
-            "Gateway", "MailStore", "MailCore", "Policy",
+            "Gateway", "MailStore", "MailCore", "Policy", "MailAuth",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
