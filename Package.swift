@@ -42,7 +42,8 @@ var targets: [Target] = [
     // Helpers shared by test targets (a deterministic random generator).
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
-    .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "TestSupport"]),
+    .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "TestSupport"],
+                exclude: ["Fixtures"]),   // read from the source tree by path
     .testTarget(name: "MailStoreTests", dependencies: ["MailStore"]),
     .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
     .testTarget(name: "SMTPTests", dependencies: ["SMTP", "TestSupport"]),
@@ -86,6 +87,8 @@ if fuzz {
         ("address", ["MailCore"]),
         ("config", ["FuzzConfigReader"]),
         ("dkim", ["MailAuth"]),
+        ("spf", ["MailAuth"]),
+        ("dmarc", ["MailAuth"]),
     ]
     targets = targets.filter { $0.type != .test && $0.name != "TestSupport" }
     dependencies = [cryptoPackage, .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0")]
