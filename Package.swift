@@ -25,11 +25,14 @@ var targets: [Target] = [
                    providers: [.apt(["liblmdb-dev"])]),
     .target(name: "CLuaShim", dependencies: ["CLua"]),
     .target(name: "CCrypt", linkerSettings: [.linkedLibrary("crypt")]),
+    // zlib, for the gzip of DMARC aggregate reports (RFC 7489 §7.2.1.1).
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                   providers: [.apt(["zlib1g-dev"])]),
     .target(name: "MailCore"),
     // SPF, DKIM, DMARC and ARC: parsers and engines over MailCore's DNS lookup and
     // swift-crypto (RSA through _CryptoExtras).
     .target(name: "MailAuth", dependencies: [
-        "MailCore",
+        "MailCore", "CZlib",
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "_CryptoExtras", package: "swift-crypto"),
     ]),
