@@ -48,7 +48,7 @@ var targets: [Target] = [
     .testTarget(name: "MailAuthTests", dependencies: ["MailAuth", "TestSupport"],
                 exclude: ["Fixtures"]),   // read from the source tree by path
     .testTarget(name: "MailStoreTests", dependencies: ["MailStore"]),
-    .testTarget(name: "PolicyTests", dependencies: ["Policy"]),
+    .testTarget(name: "PolicyTests", dependencies: ["Policy", "MailAuth"]),
     .testTarget(name: "SMTPTests", dependencies: ["SMTP", "TestSupport"]),
     .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "TestSupport"]),
     .testTarget(name: "POP3Tests", dependencies: ["POP3"]),

@@ -116,6 +116,10 @@ public final class GatewayServer: @unchecked Sendable {
         })
         let dns = DNSResolver(configuration: dnsConfiguration, eventLoop: group.next())
         logger.info("dns resolver", metadata: ["nameservers": "\(dnsConfiguration.nameservers.map(\.description).joined(separator: " "))"])
+        // DMARC's organizational domains; read now rather than by the first message.
+        if let problem = PublicSuffixes.reload() {
+            logger.warning("public suffix list unavailable, DMARC takes the last two labels as the organizational domain: \(problem)")
+        }
         let host = StorePolicyHost(store: store, logger: logger, dns: dns)
         let policy: PolicyEngine
         do { policy = try PolicyEngine(configuration: configuration.policyConfiguration, host: host) }
@@ -437,6 +441,9 @@ public final class GatewayServer: @unchecked Sendable {
             fresh.eventLoops = configuration.eventLoops
             let tls = try TLSSetup.load(fresh)
             try context.policy.reload(fresh.policyConfiguration)
+            if let problem = PublicSuffixes.reload() {
+                logger.warning("public suffix list not reloaded, the previous one stays: \(problem)")
+            }
             context.update(configuration: fresh, tls: tls)
             configuration = fresh
             configurationFile = file

@@ -17,7 +17,7 @@ enum HostFunction: Int32, CaseIterable {
     case setResult, getResult
     case messageBytes, messageParts, partText
     // Mail authentication (LuaVM+MailAuth.swift).
-    case addAuthResult
+    case addAuthResult, spfCheck, dkimVerify, dmarcCheck
 
     /// The key in the prelude's `host` table.
     var luaName: String {
@@ -55,6 +55,9 @@ enum HostFunction: Int32, CaseIterable {
         case .messageParts: "tx_parts"
         case .partText: "tx_part_text"
         case .addAuthResult: "tx_add_auth_result"
+        case .spfCheck: "spf_check"
+        case .dkimVerify: "dkim_verify"
+        case .dmarcCheck: "dmarc_check"
         }
     }
 
@@ -94,6 +97,9 @@ enum HostFunction: Int32, CaseIterable {
         case .messageParts: "tx:parts"
         case .partText: "tx:part_text"
         case .addAuthResult: "tx:add_auth_result"
+        case .spfCheck: "mailgate.spf.check"
+        case .dkimVerify: "mailgate.dkim.verify"
+        case .dmarcCheck: "mailgate.dmarc.check"
         }
     }
 }

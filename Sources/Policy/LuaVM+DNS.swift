@@ -113,7 +113,7 @@ extension LuaVM {
 
     /// The resolver's timeout: the configured one, but always shorter than what the
     /// call has left, so the lookup's own "timeout" comes before the call's deadline.
-    private func lookupTimeout() -> Duration {
+    func lookupTimeout() -> Duration {
         let configured = configuration.dnsTimeout
         let left = mg_call_time_left_ms(current)
         guard left >= 0 else { return configured }

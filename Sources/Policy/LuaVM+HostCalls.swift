@@ -166,6 +166,9 @@ extension LuaVM {
         case .setResult, .getResult: return resultCall(call)
         case .messageBytes, .messageParts, .partText: return messageCall(call)
         case .addAuthResult: return addAuthResult(call)
+        case .spfCheck: return spfCheck(call)
+        case .dkimVerify: return dkimVerify(call)
+        case .dmarcCheck: return dmarcCheck(call)
         }
     }
 

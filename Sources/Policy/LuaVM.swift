@@ -75,6 +75,8 @@ final class LuaVM: @unchecked Sendable {
     /// slice, a wait, or a wait for the VM): one serial queue per VM, since a VM runs one
     /// call at a time, and serial queues always get a thread (PolicyQueues).
     let queue = DispatchQueue(label: "mailgate.policy.vm")
+    /// Runs the mail-authentication evaluations this VM's calls start.
+    let authExecutor = QueueTaskExecutor(label: "mailgate.policy.auth")
     /// Parked calls of this VM whose answer came while it was busy, oldest first
     /// (guarded by the VM set's lock).
     var resumable: [ParkedCall] = []

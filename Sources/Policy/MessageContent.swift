@@ -4,6 +4,7 @@
 // them (where the body starts, the MIME walk) is computed on first use, once per
 // message for every policy, VM and recipient, under a lock.
 import Foundation
+import MailAuth
 import MailCore
 
 public final class MessageContent: @unchecked Sendable {
@@ -12,6 +13,9 @@ public final class MessageContent: @unchecked Sendable {
     private let lock = NSLock()
     private var cachedBodyStart: Int?
     private var cachedWalk: MIMEWalk?
+    private var cachedAuthMessage: AuthMessage?
+    private var dkimOutcomes: [DKIMOutcome]?
+    private var reportRecorded = false
 
     public init(bytes: [UInt8]) {
         self.bytes = bytes
@@ -38,6 +42,43 @@ public final class MessageContent: @unchecked Sendable {
         let walk = MIMEWalk(bytes)
         cachedWalk = walk
         return walk
+    }
+}
+
+// The mail-authentication view: parsed once per message, and the DKIM outcomes kept
+// so the dkim and dmarc plugins (and every recipient's deliver hook) share one
+// verification.
+extension MessageContent {
+    public var authMessage: AuthMessage {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cachedAuthMessage { return cachedAuthMessage }
+        let message = AuthMessage(bytes: bytes)
+        cachedAuthMessage = message
+        return message
+    }
+
+    /// The DKIM outcomes once verified.
+    public var verifiedSignatures: [DKIMOutcome]? {
+        lock.lock()
+        defer { lock.unlock() }
+        return dkimOutcomes
+    }
+
+    public func keepVerifiedSignatures(_ outcomes: [DKIMOutcome]) {
+        lock.lock()
+        dkimOutcomes = outcomes
+        lock.unlock()
+    }
+
+    /// True the first time only: a DMARC evaluation of this message is recorded for
+    /// the aggregate reports once, however many policies or hooks check it.
+    public func claimReportRecord() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if reportRecorded { return false }
+        reportRecorded = true
+        return true
     }
 }
 

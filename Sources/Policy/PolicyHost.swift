@@ -1,5 +1,6 @@
 // What Lua's `mailgate.*` host API reaches outside the VM. The Gateway implements it
 // over the store, so protocols and Lua read the same facts (one way in per fact).
+import MailAuth
 import MailCore
 
 public enum PolicyLogLevel: String, Sendable { case debug, info, warning, error }
@@ -36,10 +37,15 @@ public protocol PolicyHost: Sendable {
     /// The resolver behind `mailgate.dns`; nil when there is none (every lookup then
     /// fails with "unreachable").
     var dns: (any DNSLookupService)? { get }
+
+    /// Where `mailgate.dmarc.check` records what it evaluated for the DMARC aggregate
+    /// reports (domains that publish rua=); nil records nothing.
+    var dmarcReports: (any DMARCReportRecorder)? { get }
 }
 
 extension PolicyHost {
     public var dns: (any DNSLookupService)? { nil }
+    public var dmarcReports: (any DMARCReportRecorder)? { nil }
 }
 
 // `mailgate.kv` at the host's clock: what the Lua bindings call.

@@ -354,6 +354,33 @@ tx_methods.add_auth_result = function(tx, method, result, properties, reason)
   end
   return tx_add_auth_result(serial, method, result, reason, tunpack(flat))
 end
+mailgate.spf = readonly { check = host.spf_check }
+local dkim_verify, dmarc_check = host.dkim_verify, host.dmarc_check
+local function tx_argument(tx, api)
+  if type(tx) ~= "table" or getmetatable(tx) ~= "transaction" then
+    raise(api .. ": expected the transaction (tx) as argument #1")
+  end
+  return rawget(tx, tx_call)
+end
+mailgate.dkim = readonly {
+  verify = function(tx) return dkim_verify(tx_argument(tx, "mailgate.dkim.verify")) end,
+}
+mailgate.dmarc = readonly {
+  -- spf: the table mailgate.spf.check gave (or nil); dkim: mailgate.dkim.verify's list.
+  check = function(tx, spf, dkim)
+    local serial = tx_argument(tx, "mailgate.dmarc.check")
+    if spf ~= nil and type(spf) ~= "table" then raise("mailgate.dmarc.check: expected the SPF result table (or nil) as argument #2") end
+    if dkim ~= nil and type(dkim) ~= "table" then raise("mailgate.dmarc.check: expected the DKIM result list (or nil) as argument #3") end
+    local flat = {}
+    for index = 1, (dkim and #dkim or 0) do
+      local signature = dkim[index]
+      if type(signature) ~= "table" then raise("mailgate.dmarc.check: dkim[" .. index .. "] is not a result table") end
+      flat[#flat + 1] = signature.result; flat[#flat + 1] = signature.domain or ""; flat[#flat + 1] = signature.selector or ""
+    end
+    if spf then return dmarc_check(serial, spf.result, spf.domain or "", spf.identity or "mailfrom", tunpack(flat)) end
+    return dmarc_check(serial, nil, nil, nil, tunpack(flat))
+  end,
+}
 
 return { make_env = make_env, verdicts = verdicts, tx_mt = tx_mt, address_mt = address_mt, tx_call = tx_call,
          next_verdict = mailgate.next }

@@ -1,6 +1,7 @@
 // Test doubles and helpers: an in-memory PolicyHost, temp policy directories,
 // and builders for sessions and transactions.
 import Foundation
+import MailAuth
 import MailCore
 @testable import Policy
 
@@ -58,6 +59,9 @@ final class TestPolicyHost: PolicyHost, @unchecked Sendable {
     /// The resolver behind mailgate.dns (nil: lookups answer "unreachable").
     nonisolated(unsafe) var resolver: (any DNSLookupService)?
     var dns: (any DNSLookupService)? { resolver }
+    /// Where mailgate.dmarc.check records report rows (nil: nowhere).
+    nonisolated(unsafe) var reportRecorder: (any DMARCReportRecorder)?
+    var dmarcReports: (any DMARCReportRecorder)? { reportRecorder }
     /// `mailgate.kv`: the Policy module's in-memory store, on this host's clock.
     let keyValues: any PolicyKeyValueStore = MemoryKeyValueStore()
     var memoryKeyValues: MemoryKeyValueStore { keyValues as! MemoryKeyValueStore }
