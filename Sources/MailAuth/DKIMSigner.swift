@@ -33,14 +33,20 @@ public struct DKIMSigner: Sendable {
 
     /// "DKIM-Signature: …\r\n", folded.
     public func signatureField(for message: AuthMessage, now: Double) throws -> String {
-        guard DKIMSignature.isDomainName(domain) else { throw SigningError.invalidDomain(domain) }
-        guard DKIMSignature.isDomainName(selector) else { throw SigningError.invalidSelector(selector) }
         let signed = signedHeaderNames(message)
         guard signed.contains("from") else { throw SigningError.noFrom }
-        let bodyHash = message.bodyHash(.relaxed).digest
-
         var folder = Folder(start: "DKIM-Signature:")
         folder.add("v=1;")
+        return try field(folder: folder, signed: signed, message: message, now: now)
+    }
+
+    /// The rest of a DKIM-Signature or ARC-Message-Signature after its first tags: a, c,
+    /// d, s, t, h, bh, then the signature over the headers and the field itself.
+    func field(folder start: Folder, signed: [String], message: AuthMessage, now: Double) throws -> String {
+        guard DKIMSignature.isDomainName(domain) else { throw SigningError.invalidDomain(domain) }
+        guard DKIMSignature.isDomainName(selector) else { throw SigningError.invalidSelector(selector) }
+        let bodyHash = message.bodyHash(.relaxed).digest
+        var folder = start
         folder.add("a=\(key.algorithm.rawValue);")
         folder.add("c=relaxed/relaxed;")
         folder.add("d=\(domain);")
@@ -60,13 +66,15 @@ public struct DKIMSigner: Sendable {
         folder.add("bh=\(Data(bodyHash).base64EncodedString());")
         folder.add("b=")
         let unsigned = folder.text
-
         let digest = DKIMHeaderHash.digest(fields: message.headerFields, signedHeaders: signed, canonicalization: .relaxed,
                                            signatureField: Array(unsigned.utf8))
-        let signature = Data(try key.sign(digest: digest)).base64EncodedString()
-        var text = unsigned
-        var remaining = Substring(signature)
-        // b= on its own lines, 72 characters each (folding inside b= is ignored by verifiers).
+        return unsigned + Self.foldedSignature(try key.sign(digest: digest), after: folder) + "\r\n"
+    }
+
+    /// The b= value folded: the rest of the current line, then 72 characters a line.
+    static func foldedSignature(_ signature: [UInt8], after folder: Folder) -> String {
+        var text = ""
+        var remaining = Substring(Data(signature).base64EncodedString())
         let firstRoom = max(8, 76 - folder.currentLineLength)
         text += remaining.prefix(firstRoom)
         remaining = remaining.dropFirst(firstRoom)
@@ -74,7 +82,7 @@ public struct DKIMSigner: Sendable {
             text += "\r\n\t" + remaining.prefix(72)
             remaining = remaining.dropFirst(72)
         }
-        return text + "\r\n"
+        return text
     }
 
     /// The h= list for `message`, lowercased.

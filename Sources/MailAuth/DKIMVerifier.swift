@@ -131,7 +131,12 @@ public struct DKIMVerifier: Sendable {
     }
 
     func lookUpKey(_ signature: DKIMSignature) async -> Result<DKIMKeyRecord, KeyFailure> {
-        let name = "\(signature.selector)._domainkey.\(signature.domain)"
+        await lookUpKey(selector: signature.selector, domain: signature.domain)
+    }
+
+    /// The key record at SELECTOR._domainkey.DOMAIN (DKIM and ARC alike).
+    func lookUpKey(selector: String, domain: String) async -> Result<DKIMKeyRecord, KeyFailure> {
+        let name = "\(selector)._domainkey.\(domain)"
         switch await dns.texts(name, timeout: timeout) {
         case .failure(.nxdomain), .failure(.nodata):
             return .failure(KeyFailure(problem: DKIMSignatureProblem("no key for signature"), temporary: false))
