@@ -55,11 +55,7 @@ function dkim.data(tx)
   if verify_arc then
     local chain = mailgate.arc.verify(tx)
     tx:set_result("arc", chain)
-    local properties = {}
-    if chain.instances and chain.instances > 0 then
-      properties[1] = { "header.oldest-pass", tostring(chain.oldest_pass or 0) }
-    end
-    tx:add_auth_result("arc", chain.result, properties, chain.problem)
+    tx:add_auth_result("arc", chain.result, nil, chain.problem)
   end
   return mailgate.next
 end

@@ -17,7 +17,7 @@ enum HostFunction: Int32, CaseIterable {
     case setResult, getResult
     case messageBytes, messageParts, partText
     // Mail authentication (LuaVM+MailAuth.swift).
-    case addAuthResult, spfCheck, dkimVerify, dmarcCheck
+    case addAuthResult, spfCheck, dkimVerify, dmarcCheck, arcVerify
 
     /// The key in the prelude's `host` table.
     var luaName: String {
@@ -58,6 +58,7 @@ enum HostFunction: Int32, CaseIterable {
         case .spfCheck: "spf_check"
         case .dkimVerify: "dkim_verify"
         case .dmarcCheck: "dmarc_check"
+        case .arcVerify: "arc_verify"
         }
     }
 
@@ -100,6 +101,7 @@ enum HostFunction: Int32, CaseIterable {
         case .spfCheck: "mailgate.spf.check"
         case .dkimVerify: "mailgate.dkim.verify"
         case .dmarcCheck: "mailgate.dmarc.check"
+        case .arcVerify: "mailgate.arc.verify"
         }
     }
 }

@@ -169,6 +169,7 @@ extension LuaVM {
         case .spfCheck: return spfCheck(call)
         case .dkimVerify: return dkimVerify(call)
         case .dmarcCheck: return dmarcCheck(call)
+        case .arcVerify: return arcVerify(call)
         }
     }
 

@@ -137,6 +137,30 @@ extension LuaVM {
         return waitFor(wait, stack)
     }
 
+    /// mailgate.arc.verify(tx) → {result=, instances=, seal_domains=, problem=}: the ARC
+    /// chain's validation (RFC 8617 §5.2); `result` is "none", "pass" or "fail".
+    func arcVerify(_ call: HostArguments) -> Int32 {
+        let stack = call.stack
+        guard let serial = stack.integer(at: 1), serial == callSerial, let (transaction, _) = activeTransaction else {
+            return call.fail("only available during the hook call that received this transaction")
+        }
+        guard activeHook == .data || activeHook == .deliver, let message = transaction.message else {
+            return call.fail("only available in the data and deliver hooks")
+        }
+        if let refusal = authWaitRefusal(call) { return refusal }
+        guard let resolver = host.dns else {
+            return pushPolicyValue(Self.policyValue(ARCOutcome(result: .fail, problem: "no DNS resolver")), stack)
+        }
+        let host = self.host
+        let verifier = ARCVerifier(dns: resolver, timeout: lookupTimeout(), now: { host.now() })
+        let wait = HostWait()
+        Task(executorPreference: authExecutor) {
+            let outcome = await verifier.verify(message.authMessage)
+            wait.complete { vm, stack in vm.pushPolicyValue(Self.policyValue(outcome), stack) }
+        }
+        return waitFor(wait, stack)
+    }
+
     /// mailgate.dmarc.check(tx, spf, dkim) (the prelude flattens the tables):
     /// host.dmarc_check(serial, spf_result, spf_domain, spf_identity, [result, domain,
     /// selector]…) → {result=, from_domain=, policy_domain=, policy=, disposition=,
@@ -239,6 +263,15 @@ extension LuaVM {
         if let bits = outcome.keyBits { table["bits"] = .integer(bits) }
         if let problem = outcome.problem { table["problem"] = .string(problem) }
         if let unsigned = outcome.unsignedBodyBytes, unsigned > 0 { table["unsigned_body_bytes"] = .integer(unsigned) }
+        return .table(table)
+    }
+
+    static func policyValue(_ outcome: ARCOutcome) -> PolicyValue {
+        var table: [String: PolicyValue] = [
+            "result": .string(outcome.result.rawValue), "instances": .integer(outcome.instances),
+            "seal_domains": .array(outcome.sealDomains.map { .string($0) }),
+        ]
+        if let problem = outcome.problem { table["problem"] = .string(problem) }
         return .table(table)
     }
 

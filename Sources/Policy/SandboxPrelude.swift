@@ -365,6 +365,10 @@ end
 mailgate.dkim = readonly {
   verify = function(tx) return dkim_verify(tx_argument(tx, "mailgate.dkim.verify")) end,
 }
+local arc_verify = host.arc_verify
+mailgate.arc = readonly {
+  verify = function(tx) return arc_verify(tx_argument(tx, "mailgate.arc.verify")) end,
+}
 mailgate.dmarc = readonly {
   -- spf: the table mailgate.spf.check gave (or nil); dkim: mailgate.dkim.verify's list.
   check = function(tx, spf, dkim)
