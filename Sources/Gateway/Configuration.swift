@@ -87,6 +87,9 @@ public struct GatewayConfiguration: Sendable {
     public var retryIntervals: [Duration]
     public var routes: [String: RouteConfiguration]
     public var delivery = DeliverySettings()
+    /// `[dkim] sign_networks`: clients whose mail is DKIM-signed besides authenticated and
+    /// open-SMTP ones (default none).
+    public var dkimSignNetworks: [IPNetwork] = []
     public var policyDirectory: String
     public var pluginDirectory: String
     public var policyChain: [String]

@@ -15,7 +15,7 @@ struct ConfigurationReader {
     mutating func read(_ table: TOMLTable) throws(ConfigurationError) -> GatewayConfiguration {
         var configuration = GatewayConfiguration.defaults(baseDirectory: baseDirectory)
         try checkKeys(table, allowed: ["hostname", "data_dir", "log_level", "event_loops", "listen", "tls", "limits", "delivery",
-                                       "routes", "policy"], section: "")
+                                       "routes", "policy", "dkim"], section: "")
         if let value = table["hostname"] { configuration.hostname = try string(value, "hostname") }
         if let value = table["data_dir"] { configuration.dataDirectory = path(try string(value, "data_dir")) }
         if let value = table["log_level"] {
@@ -118,6 +118,18 @@ struct ConfigurationReader {
             }
         }
         if let policy = table["policy"] { try readPolicy(try self.table(policy, "policy"), into: &configuration) }
+        if let dkim = table["dkim"] {
+            let section = try self.table(dkim, "dkim")
+            try checkKeys(section, allowed: ["sign_networks"], section: "dkim")
+            if let value = section["sign_networks"] {
+                configuration.dkimSignNetworks = try strings(value, "dkim.sign_networks").map { (text) throws(ConfigurationError) in
+                    guard let network = IPNetwork(text) else {
+                        throw fail("dkim.sign_networks", "\"\(text)\" is not a CIDR network like \"192.0.2.0/24\"")
+                    }
+                    return network
+                }
+            }
+        }
         return configuration
     }
 

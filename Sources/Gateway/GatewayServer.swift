@@ -445,6 +445,7 @@ public final class GatewayServer: @unchecked Sendable {
                 logger.warning("public suffix list not reloaded, the previous one stays: \(problem)")
             }
             context.update(configuration: fresh, tls: tls)
+            context.dkimKeys.invalidate()
             configuration = fresh
             configurationFile = file
             logCertificate(tls)

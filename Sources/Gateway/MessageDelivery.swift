@@ -31,8 +31,12 @@ struct MessageDelivery: Sendable {
     func deliver(_ transaction: SMTPTransaction, on eventLoop: EventLoop) -> EventLoopFuture<DeliveryOutcome> {
         let context = self.context
         let promise = eventLoop.makePromise(of: DeliveryOutcome.self)
-        guard context.policy.handles(.deliver) else {
-            Self.deliver(transaction, context: context, runsDeliverHook: false, promise: promise)
+        // DKIM: decided here (cheap), signed in `deliver` below; RSA signing moves the
+        // whole step to the thread pool.
+        let signing = DKIMSigningJob.prepare(transaction, context: context)
+        let runsDeliverHook = context.policy.handles(.deliver)
+        guard runsDeliverHook || signing?.wantsThreadPool == true else {
+            Self.deliver(transaction, context: context, runsDeliverHook: false, signing: signing, promise: promise)
             return promise.futureResult
         }
         context.threadPool.submit { state in
@@ -40,7 +44,7 @@ struct MessageDelivery: Sendable {
                 promise.succeed(.failed(Reply(421, "4.3.2", "Service shutting down")))
                 return
             }
-            Self.deliver(transaction, context: context, runsDeliverHook: true, promise: promise)
+            Self.deliver(transaction, context: context, runsDeliverHook: runsDeliverHook, signing: signing, promise: promise)
         }
         return promise.futureResult
     }
@@ -48,7 +52,7 @@ struct MessageDelivery: Sendable {
     /// Plans the delivery, writes it in the next group commit and completes `promise`
     /// once it is durable.
     private static func deliver(_ transaction: SMTPTransaction, context: ServerContext, runsDeliverHook: Bool,
-                                promise: EventLoopPromise<DeliveryOutcome>) {
+                                signing: DKIMSigningJob?, promise: EventLoopPromise<DeliveryOutcome>) {
         let plan = Self.plan(transaction, context: context, runsDeliverHook: runsDeliverHook)
         for dropped in plan.dropped {
             context.logger.info("recipient dropped by deliver policy",
@@ -71,17 +75,21 @@ struct MessageDelivery: Sendable {
             }
             return
         }
-        let returnPath = HeaderText.returnPath(transaction.info.mailFrom?.address ?? "").utf8
-        var message: [UInt8] = []
-        message.reserveCapacity(returnPath.count + transaction.message.count)
-        message.append(contentsOf: returnPath)
-        message.append(contentsOf: transaction.message)
         let now = Date().timeIntervalSince1970
+        let returnPath = HeaderText.returnPath(transaction.info.mailFrom?.address ?? "").utf8
+        // Signed once for every copy; the signature goes right under our Return-Path, which
+        // the queue runner drops when relaying, so it is the first field receivers see.
+        let signatureFields = signing?.fields(now: now, logger: context.logger, queueID: transaction.info.queueID) ?? []
+        var message: [UInt8] = []
+        message.reserveCapacity(returnPath.count + signatureFields.count + transaction.message.count)
+        message.append(contentsOf: returnPath)
+        message.append(contentsOf: signatureFields)
+        message.append(contentsOf: transaction.message)
         var queueEntry: QueueEntry?
         if !plan.remote.isEmpty {
             queueEntry = QueueEntry(
                 id: transaction.info.queueID, sender: transaction.info.mailFrom?.address ?? "",
-                recipients: plan.remote, blobID: 0, size: transaction.message.count, created: now, held: false,
+                recipients: plan.remote, blobID: 0, size: signatureFields.count + transaction.message.count, created: now, held: false,
                 envid: transaction.mailParameters["ENVID"], ret: transaction.mailParameters["RET"])
         }
         // One blob for every copy; the queue runner strips the leading Return-Path when relaying.

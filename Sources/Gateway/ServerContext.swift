@@ -32,6 +32,8 @@ public final class ServerContext: Sendable {
     /// Set once the queue runner exists: woken when SMTP queued something, and the one
     /// that writes delivery notices.
     let queueRunner = NIOLockedValueBox<QueueRunner?>(nil)
+    /// DKIM signing keys, parsed once and cached (DKIMSigning.swift).
+    let dkimKeys: DKIMSigningKeys
 
     /// One log line per credential check, alike in every protocol: "<protocol> login"
     /// (info) with the account, or "<protocol> login refused" (notice) with the login as
@@ -62,6 +64,7 @@ public final class ServerContext: Sendable {
         self.policy = policy
         self.threadPool = threadPool
         self.logger = logger
+        self.dkimKeys = DKIMSigningKeys(store: store, logger: logger)
         self.state = NIOLockedValueBox(State(configuration: configuration, tls: tls))
     }
 

@@ -20,6 +20,7 @@
 //   whitelist     ip (as given)                  -> WhitelistRecord
 //   counters      key (as given)                 -> CounterRecord
 //   meta          name                           -> schema version, id sequences
+//   dkim_keys     domain \0 selector             -> DKIMKeyRow (algorithm, private key PEM, created)
 
 enum Keys {
     static let separator: UInt8 = 0

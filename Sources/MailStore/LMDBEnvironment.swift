@@ -20,6 +20,7 @@ enum DB: Int, CaseIterable {
     case blobs, blobRefs, queue, whitelist, counters
     case modSeqIndex, expunged, subscriptions
     case kv
+    case dkimKeys
 
     var name: String {
         switch self {
@@ -40,6 +41,7 @@ enum DB: Int, CaseIterable {
         case .expunged: "expunged"
         case .subscriptions: "subscriptions"
         case .kv: "kv"
+        case .dkimKeys: "dkim_keys"
         }
     }
 }
