@@ -23,6 +23,9 @@ struct MessageDelivery: Sendable {
         /// Recipients the `deliver` step refused, with their reply and DSN parameters.
         var dropped: [(address: String, reply: Reply, parameters: [String: String])] = []
         var seen: Set<String> = []
+        /// Our domains whose aliases or catch-alls sent the message on to a remote
+        /// address, in order (ARC sealing).
+        var forwarders: [String] = []
     }
 
     /// Plans on the event loop when no policy has a `deliver` hook (planning then only
@@ -35,7 +38,9 @@ struct MessageDelivery: Sendable {
         // whole step to the thread pool.
         let signing = DKIMSigningJob.prepare(transaction, context: context)
         let runsDeliverHook = context.policy.handles(.deliver)
-        guard runsDeliverHook || signing?.wantsThreadPool == true else {
+        // Forwarded mail may be ARC-sealed (RSA): planned on the pool as well.
+        let mayForward = signing == nil && ARCSealingJob.mayForward(transaction, context: context)
+        guard runsDeliverHook || signing?.wantsThreadPool == true || mayForward else {
             Self.deliver(transaction, context: context, runsDeliverHook: false, signing: signing, promise: promise)
             return promise.futureResult
         }
@@ -79,7 +84,11 @@ struct MessageDelivery: Sendable {
         let returnPath = HeaderText.returnPath(transaction.info.mailFrom?.address ?? "").utf8
         // Signed once for every copy; the signature goes right under our Return-Path, which
         // the queue runner drops when relaying, so it is the first field receivers see.
-        let signatureFields = signing?.fields(now: now, logger: context.logger, queueID: transaction.info.queueID) ?? []
+        var signatureFields = signing?.fields(now: now, logger: context.logger, queueID: transaction.info.queueID) ?? []
+        if signing == nil, let sealing = ARCSealingJob.prepare(transaction, forwarders: plan.forwarders, context: context,
+                                                              logger: context.logger) {
+            signatureFields = sealing.fields(now: now, logger: context.logger, queueID: transaction.info.queueID)
+        }
         var message: [UInt8] = []
         message.reserveCapacity(returnPath.count + signatureFields.count + transaction.message.count)
         message.append(contentsOf: returnPath)
@@ -232,6 +241,12 @@ struct MessageDelivery: Sendable {
             plan.remote.append(QueueRecipient(address: address.address, state: .pending, attempts: 0, nextAttempt: 0,
                                               lastError: nil, notify: parameters["NOTIFY"], orcpt: parameters["ORCPT"]))
             return
+        }
+        let remoteBefore = plan.remote.count
+        defer {
+            if plan.remote.count > remoteBefore, !plan.forwarders.contains(address.domain) {
+                plan.forwarders.append(address.domain)
+            }
         }
         if let alias = store.alias(key), depth < maxAliasDepth {
             for target in alias.targets {
