@@ -88,6 +88,7 @@ if fuzz {
         ("mime", ["IMAP", "MailCore"]),
         ("dns", ["Delivery"]),
         ("address", ["MailCore"]),
+        ("json", ["MailCore"]),
         ("config", ["FuzzConfigReader"]),
         ("dkim", ["MailAuth"]),
         ("spf", ["MailAuth"]),
@@ -125,6 +126,8 @@ if !coreOnly {
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOTLS", package: "swift-nio"),
+            // mailgate.http (HTTPClient.swift): one request per connection, HTTP/1.1.
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "X509", package: "swift-certificates"),

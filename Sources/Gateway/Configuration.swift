@@ -100,6 +100,8 @@ public struct GatewayConfiguration: Sendable {
     public var policyDNSLookups = 20
     /// `[limits] policy_dns_timeout`: the longest one DNS lookup of a policy may take.
     public var policyDNSTimeout: Duration = .seconds(3)
+    /// `[limits] policy_http_timeout`: the longest one `mailgate.http.request` may take.
+    public var policyHTTPTimeout: Duration = .seconds(10)
     public var logLevel: String
     /// Network threads (SwiftNIO event loops); 0 picks `automaticEventLoops`.
     public var eventLoops = 0

@@ -68,6 +68,10 @@ struct ConfigurationReader {
                 configuration.policyDNSTimeout = try duration(value, "limits.policy_dns_timeout")
                 if configuration.policyDNSTimeout <= .zero { throw fail("limits.policy_dns_timeout", "must be a positive duration") }
             }
+            if let value = section["policy_http_timeout"] {
+                configuration.policyHTTPTimeout = try duration(value, "limits.policy_http_timeout")
+                if configuration.policyHTTPTimeout <= .zero { throw fail("limits.policy_http_timeout", "must be a positive duration") }
+            }
         }
         if let delivery = table["delivery"] {
             let section = try self.table(delivery, "delivery")
@@ -138,7 +142,7 @@ struct ConfigurationReader {
                                          "max_connections_per_ip", "command_timeout", "data_timeout", "session_timeout",
                                          "max_errors", "default_quota", "policy_instruction_budget",
                                          "policy_memory_limit", "policy_vms", "policy_deadline", "shutdown_grace",
-                                         "policy_dns_lookups", "policy_dns_timeout",
+                                         "policy_dns_lookups", "policy_dns_timeout", "policy_http_timeout",
                                          "policy_body_size"], section: "limits")
         if let value = section["max_message_size"] { limits.maxMessageSize = Int(try size(value, "limits.max_message_size")) }
         if let value = section["max_recipients"] { limits.maxRecipients = try int(value, "limits.max_recipients", min: 1) }

@@ -120,7 +120,7 @@ public final class GatewayServer: @unchecked Sendable {
         if let problem = PublicSuffixes.reload() {
             logger.warning("public suffix list unavailable, DMARC takes the last two labels as the organizational domain: \(problem)")
         }
-        let host = StorePolicyHost(store: store, logger: logger, dns: dns)
+        let host = StorePolicyHost(store: store, logger: logger, dns: dns, http: HTTPClient(group: group))
         let policy: PolicyEngine
         do { policy = try PolicyEngine(configuration: configuration.policyConfiguration, host: host) }
         catch { throw ConfigurationError(key: "policy", reason: "\(error)") }

@@ -20,6 +20,7 @@ extension GatewayConfiguration {
         configuration.shadow = policyShadow
         configuration.maxHostWaits = policyDNSLookups
         configuration.dnsTimeout = policyDNSTimeout
+        configuration.httpTimeout = policyHTTPTimeout
         configuration.bodySizeLimit = limits.policyBodySize
         return configuration
     }

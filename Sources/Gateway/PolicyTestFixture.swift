@@ -1,7 +1,8 @@
 // An in-memory PolicyHost for `mailgate policy test` and unit tests: domains, accounts,
 // aliases, catch-alls, the open-SMTP whitelist, sliding-window counters and kv
 // (MemoryKeyValueStore), all on an injectable clock (`advance` moves it; nothing reads the wall
-// clock), plus canned DNS answers (MemoryDNS). The real store is never opened. Policy
+// clock), plus canned DNS answers (MemoryDNS) and canned HTTP answers (MemoryHTTP). The
+// real store is never opened. Policy
 // log lines are kept in order so the runner can print them under the step that made them.
 import Foundation
 import MailCore
@@ -25,6 +26,7 @@ public final class PolicyTestFixture: PolicyHost, @unchecked Sendable {
     private var counters: [String: [(time: Double, amount: Int)]] = [:]
     private var logs: [LogLine] = []
     public let memoryDNS: MemoryDNS
+    public let memoryHTTP: MemoryHTTP
     /// `mailgate.kv`: the Policy module's in-memory store, on this fixture's clock.
     public let memoryKeyValues: MemoryKeyValueStore
     public var keyValues: any PolicyKeyValueStore { memoryKeyValues }
@@ -32,6 +34,7 @@ public final class PolicyTestFixture: PolicyHost, @unchecked Sendable {
     public init(now: Double = PolicyTranscript.defaultNow, keyValues: [String: KeyValueEntry] = [:]) {
         clock = now
         memoryDNS = MemoryDNS()
+        memoryHTTP = MemoryHTTP()
         memoryKeyValues = MemoryKeyValueStore(keyValues)
     }
 
@@ -50,6 +53,7 @@ public final class PolicyTestFixture: PolicyHost, @unchecked Sendable {
         }
         for (key, count) in store.counters where count > 0 { counters[key] = [(transcript.now, count)] }
         for answer in transcript.dns { memoryDNS.set(answer.name, answer.type, answer.result) }
+        for answer in transcript.http { memoryHTTP.set(answer.url, method: answer.method, answer.result) }
     }
 
     private func locked<T>(_ body: () -> T) -> T { lock.lock(); defer { lock.unlock() }; return body() }
@@ -115,6 +119,7 @@ public final class PolicyTestFixture: PolicyHost, @unchecked Sendable {
     }
 
     public var dns: (any DNSLookupService)? { memoryDNS }
+    public var http: (any PolicyHTTPClient)? { memoryHTTP }
 
     // MARK: helpers
 
@@ -166,5 +171,57 @@ public final class MemoryDNS: DNSLookupService, @unchecked Sendable {
                        _ completion: @escaping @Sendable (DNSLookupResult) -> Void) {
         let result = answer(name, type)
         MemoryDNS.answers.async { completion(result) }
+    }
+}
+
+/// Canned HTTP answers by URL (and method, when one is given): a request without one
+/// fails with "refused", as if nothing listened. Answers arrive on another thread, as
+/// HTTPClient's do. Requests are kept in order, with their headers and body size.
+public final class MemoryHTTP: PolicyHTTPClient, @unchecked Sendable {
+    // @unchecked: `answers` and `asked` are guarded by `lock`.
+    public struct Asked: Sendable {
+        public var request: PolicyHTTPRequest
+        public var timeout: Duration
+        public var result: Result<PolicyHTTPResponse, PolicyHTTPError>
+    }
+
+    private let lock = NSLock()
+    private var answers: [String: Result<PolicyHTTPResponse, PolicyHTTPError>] = [:]
+    private var asked: [Asked] = []
+
+    public init() {}
+
+    /// `method` nil: any method.
+    public func set(_ url: String, method: String? = nil, _ result: Result<PolicyHTTPResponse, PolicyHTTPError>) {
+        lock.lock(); defer { lock.unlock() }
+        answers[Self.key(url, method)] = result
+    }
+
+    /// The requests since the last call, with what they were answered.
+    public func takeRequests() -> [Asked] {
+        lock.lock(); defer { lock.unlock() }
+        defer { asked = [] }
+        return asked
+    }
+
+    static func key(_ url: String, _ method: String?) -> String {
+        "\(method?.uppercased() ?? "*") \(PolicyHTTPURL(url)?.description ?? url)"
+    }
+
+    static let answers = DispatchQueue(label: "mailgate.policy-test.http")
+
+    public func send(_ request: PolicyHTTPRequest, timeout: Duration,
+                     completion: @escaping @Sendable (Result<PolicyHTTPResponse, PolicyHTTPError>) -> Void) {
+        lock.lock()
+        var result = answers[Self.key(request.url.description, request.method)]
+            ?? answers[Self.key(request.url.description, nil)] ?? .failure(.refused)
+        if case .success(let response) = result,
+           response.body.count + response.headers.reduce(64) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+            > request.maxResponseBytes {
+            result = .failure(.tooLarge)
+        }
+        asked.append(Asked(request: request, timeout: timeout, result: result))
+        lock.unlock()
+        MemoryHTTP.answers.async { completion(result) }
     }
 }

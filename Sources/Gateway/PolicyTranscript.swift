@@ -48,6 +48,10 @@ public struct PolicyTranscript: Sendable {
     public var connection: Connection
     public var store: StoreFixture
     public var dns: [DNSAnswer]
+    /// `[[http]]`: canned answers for `mailgate.http.request`.
+    public var http: [HTTPAnswer] = []
+    /// `[limits] policy_http_timeout`.
+    public var httpTimeout: Duration?
     public var steps: [Step]
 
     /// 2026-01-01T00:00:00Z: transcripts see the same clock on every run.
@@ -98,6 +102,13 @@ public struct PolicyTranscript: Sendable {
         public var name: String
         public var type: DNSRecordType
         public var result: DNSLookupResult
+    }
+
+    public struct HTTPAnswer: Sendable {
+        public var url: String
+        /// nil: any method.
+        public var method: String?
+        public var result: Result<PolicyHTTPResponse, PolicyHTTPError>
     }
 
     public struct Step: Sendable, Equatable {

@@ -50,7 +50,7 @@ public enum PolicyTranscriptParser {
 
         mutating func read(_ table: TOMLTable) throws(TranscriptError) -> PolicyTranscript {
             try checkKeys(table, [], ["description", "chain", "now", "hostname", "limits", "policy", "connection", "store",
-                                      "dns", "step"])
+                                      "dns", "http", "step"])
             var transcript = PolicyTranscript(
                 file: file, description: nil, chain: nil, shadow: nil, now: PolicyTranscript.defaultNow, hostname: nil,
                 maxMessageSize: nil, maxRecipients: nil, policyDirectory: nil, pluginDirectory: nil, settings: [:],
@@ -67,7 +67,8 @@ public enum PolicyTranscriptParser {
             if let value = table["limits"] {
                 let section = try self.table(value, ["limits"])
                 try checkKeys(section, ["limits"], ["max_message_size", "max_recipients", "policy_instruction_budget",
-                                                    "policy_deadline", "policy_dns_lookups", "policy_dns_timeout"])
+                                                    "policy_deadline", "policy_dns_lookups", "policy_dns_timeout",
+                                                    "policy_http_timeout"])
                 if let value = section["max_message_size"] {
                     if let number = value.int, number > 0 { transcript.maxMessageSize = number }
                     else if let text = value.string, let bytes = ConfigValues.size(text), bytes > 0 { transcript.maxMessageSize = Int(bytes) }
@@ -82,13 +83,17 @@ public enum PolicyTranscriptParser {
                 if let value = section["policy_dns_lookups"] {
                     transcript.dnsLookups = try int(value, ["limits", "policy_dns_lookups"], min: 0)
                 }
-                for key in ["policy_deadline", "policy_dns_timeout"] {
+                for key in ["policy_deadline", "policy_dns_timeout", "policy_http_timeout"] {
                     guard let value = section[key] else { continue }
                     guard let seconds = try seconds(value, ["limits", key]), seconds > 0 else {
                         throw fail(["limits", key], "must be a positive duration")
                     }
                     let duration = Duration.milliseconds(Int64((seconds * 1000).rounded()))
-                    if key == "policy_deadline" { transcript.deadline = duration } else { transcript.dnsTimeout = duration }
+                    switch key {
+                    case "policy_deadline": transcript.deadline = duration
+                    case "policy_dns_timeout": transcript.dnsTimeout = duration
+                    default: transcript.httpTimeout = duration
+                    }
                 }
             }
             if let value = table["policy"] { try readPolicy(try self.table(value, ["policy"]), into: &transcript) }
@@ -97,6 +102,11 @@ public enum PolicyTranscriptParser {
             if let value = table["dns"] {
                 for (index, item) in try tables(value, ["dns"]).enumerated() {
                     transcript.dns.append(try readDNS(item, ["dns", "#\(index)"]))
+                }
+            }
+            if let value = table["http"] {
+                for (index, item) in try tables(value, ["http"]).enumerated() {
+                    transcript.http.append(try readHTTP(item, ["http", "#\(index)"]))
                 }
             }
             guard let steps = table["step"] else { throw fail([], "no [[step]]: a transcript needs at least one step") }
@@ -248,6 +258,42 @@ public enum PolicyTranscriptParser {
                 throw fail(path, "give either answer = [...] or error = \"...\"")
             }
             return .init(name: PolicyTestFixture.dnsKey(name), type: type, result: result)
+        }
+
+        /// `[[http]]`: url, optional method, then status (+ body, headers) or error.
+        func readHTTP(_ section: TOMLTable, _ path: [String]) throws(TranscriptError) -> PolicyTranscript.HTTPAnswer {
+            try checkKeys(section, path, ["url", "method", "status", "body", "headers", "error"])
+            guard let urlValue = section["url"] else { throw fail(path, "needs url") }
+            let url = try string(urlValue, path + ["url"])
+            guard PolicyHTTPURL(url) != nil else { throw fail(path + ["url"], "\"\(url)\" is not an http:// or https:// URL") }
+            let method = try section["method"].map { (value) throws(TranscriptError) in try string(value, path + ["method"]).uppercased() }
+            let result: Result<PolicyHTTPResponse, PolicyHTTPError>
+            switch (section["status"], section["error"]) {
+            case (let statusValue?, nil):
+                let status = try int(statusValue, path + ["status"], min: 100)
+                guard status <= 599 else { throw fail(path + ["status"], "expected an HTTP status from 100 to 599") }
+                var response = PolicyHTTPResponse(status: status)
+                if let value = section["body"] { response.body = Array(try string(value, path + ["body"]).utf8) }
+                if let value = section["headers"] {
+                    let headers = try table(value, path + ["headers"])
+                    for name in headers.keys.sorted() {
+                        response.headers.append(HeaderField(name: name, value: try string(headers[name]!, path + ["headers", name])))
+                    }
+                }
+                result = .success(response)
+            case (nil, let errorValue?):
+                guard section["body"] == nil, section["headers"] == nil else {
+                    throw fail(path, "an error answer has no body or headers")
+                }
+                let word = try string(errorValue, path + ["error"])
+                guard let error = PolicyHTTPError(rawValue: word) else {
+                    throw fail(path + ["error"], "\"\(word)\" is not an HTTP error (\(PolicyHTTPError.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                result = .failure(error)
+            default:
+                throw fail(path, "give either status = 200 (with body, headers) or error = \"timeout\"")
+            }
+            return .init(url: url, method: method, result: result)
         }
 
         func record(_ text: String, type: DNSRecordType, _ path: [String]) throws(TranscriptError) -> DNSRecordData {

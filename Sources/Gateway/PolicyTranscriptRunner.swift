@@ -61,6 +61,7 @@ public struct PolicyTranscriptRunner {
         if let deadline = transcript.deadline { configuration.deadline = deadline }
         if let lookups = transcript.dnsLookups { configuration.maxHostWaits = lookups }
         if let timeout = transcript.dnsTimeout { configuration.dnsTimeout = timeout }
+        if let timeout = transcript.httpTimeout { configuration.httpTimeout = timeout }
         configuration.vmCount = 1
         return configuration
     }
@@ -152,9 +153,18 @@ public struct PolicyTranscriptRunner {
             output("     [\(entry.level.rawValue)] \(entry.policy): \(entry.message)")
         }
         let queries = fixture.memoryDNS.takeQueries()
+        let requests = fixture.memoryHTTP.takeRequests()
         guard verbose else { return }
         for query in queries {
             output("     dns \(query.type.name) \(query.name) -> \(Self.describe(query.result))")
+        }
+        for asked in requests {
+            let answer: String
+            switch asked.result {
+            case .success(let response): answer = "\(response.status) (\(response.body.count) bytes)"
+            case .failure(let error): answer = error.rawValue
+            }
+            output("     http \(asked.request.method) \(asked.request.url) (\(asked.request.body.count) bytes) -> \(answer)")
         }
     }
 

@@ -24,12 +24,15 @@ final class StorePolicyHost: PolicyHost, @unchecked Sendable {
     let keyValues: any PolicyKeyValueStore
     /// The server's resolver behind `mailgate.dns` (nil in tests that need none).
     let dns: (any DNSLookupService)?
+    /// The client behind `mailgate.http` (HTTPClient.swift; nil in tests that need none).
+    let http: (any PolicyHTTPClient)?
 
-    init(store: LMDBStore, logger: Logger, dns: (any DNSLookupService)? = nil) {
+    init(store: LMDBStore, logger: Logger, dns: (any DNSLookupService)? = nil, http: (any PolicyHTTPClient)? = nil) {
         self.store = store
         self.logger = logger
         self.keyValues = StoreKeyValues(store: store, logger: logger)
         self.dns = dns
+        self.http = http
     }
 
     func isLocalDomain(_ domain: String) -> Bool { store.domainExists(domain) }

@@ -18,6 +18,10 @@ enum HostFunction: Int32, CaseIterable {
     case messageBytes, messageParts, partText
     // Mail authentication (LuaVM+MailAuth.swift).
     case addAuthResult, spfCheck, dkimVerify, dmarcCheck, arcVerify
+    // mailgate.http (LuaVM+HTTP.swift).
+    case httpRequest
+    // mailgate.json (LuaVM+JSON.swift).
+    case jsonDecode
 
     /// The key in the prelude's `host` table.
     var luaName: String {
@@ -59,6 +63,8 @@ enum HostFunction: Int32, CaseIterable {
         case .dkimVerify: "dkim_verify"
         case .dmarcCheck: "dmarc_check"
         case .arcVerify: "arc_verify"
+        case .httpRequest: "http_request"
+        case .jsonDecode: "json_decode"
         }
     }
 
@@ -102,6 +108,8 @@ enum HostFunction: Int32, CaseIterable {
         case .dkimVerify: "mailgate.dkim.verify"
         case .dmarcCheck: "mailgate.dmarc.check"
         case .arcVerify: "mailgate.arc.verify"
+        case .httpRequest: "mailgate.http.request"
+        case .jsonDecode: "mailgate.json.decode"
         }
     }
 }

@@ -170,6 +170,8 @@ extension LuaVM {
         case .dkimVerify: return dkimVerify(call)
         case .dmarcCheck: return dmarcCheck(call)
         case .arcVerify: return arcVerify(call)
+        case .httpRequest: return httpRequest(call)
+        case .jsonDecode: return jsonDecode(call)
         }
     }
 

@@ -35,12 +35,15 @@ public struct PolicyConfiguration: Sendable, Equatable {
     /// How long a hook call started on an event loop runs there before it suspends
     /// itself and is continued on the thread pool (`PolicyEngine.start`).
     public var eventLoopSlice: Duration
-    /// DNS lookups (and later other waiting host calls) one policy's hook call may make
-    /// (`[limits] policy_dns_lookups`).
+    /// Waiting host calls (DNS lookups and HTTP requests together) one policy's hook
+    /// call may make (`[limits] policy_dns_lookups`).
     public var maxHostWaits: Int = 20
     /// The longest a DNS lookup may take (`[limits] policy_dns_timeout`); never more
     /// than the time the call has left before its deadline.
     public var dnsTimeout: Duration = .seconds(3)
+    /// The longest one `mailgate.http.request` may take (`[limits] policy_http_timeout`),
+    /// and the default of its `timeout`; never more than the time the call has left.
+    public var httpTimeout: Duration = .seconds(10)
     /// `[limits] policy_body_size`: the most tx:body(), tx:message() and tx:part_text()
     /// hand to Lua in one string.
     public var bodySizeLimit: Int = Limits().policyBodySize

@@ -41,11 +41,15 @@ public protocol PolicyHost: Sendable {
     /// Where `mailgate.dmarc.check` records what it evaluated for the DMARC aggregate
     /// reports (domains that publish rua=); nil records nothing.
     var dmarcReports: (any DMARCReportRecorder)? { get }
+    /// The client behind `mailgate.http.request`; nil when there is none (every request
+    /// then fails with "unreachable").
+    var http: (any PolicyHTTPClient)? { get }
 }
 
 extension PolicyHost {
     public var dns: (any DNSLookupService)? { nil }
     public var dmarcReports: (any DMARCReportRecorder)? { nil }
+    public var http: (any PolicyHTTPClient)? { nil }
 }
 
 // `mailgate.kv` at the host's clock: what the Lua bindings call.

@@ -386,6 +386,62 @@ mailgate.dmarc = readonly {
   end,
 }
 
+-- mailgate.http.request{…} (LuaVM+HTTP.swift): the options checked and flattened here,
+-- in Lua, so the host reads plain values. Headers are {Name = "value"} or
+-- {Name = {"v1", "v2"}} (a repeated header), sent sorted by name; body = tx sends
+-- the received message without copying it into Lua.
+local http_request, ssort = host.http_request, table.sort
+local http_options = { method = true, url = true, headers = true, body = true, timeout = true, max_response = true }
+local function http_fail(text) raise("mailgate.http.request: " .. text) end
+local function http_headers(headers)
+  if headers == nil then return nil end
+  if type(headers) ~= "table" then http_fail("headers must be a table {Name = \"value\"}") end
+  local names = {}
+  for name in next, headers do
+    if type(name) ~= "string" then http_fail("header names must be strings, got " .. type(name)) end
+    names[#names + 1] = name
+    if #names > 100 then http_fail("more than 100 headers") end
+  end
+  ssort(names)
+  local flat = {}
+  for index = 1, #names do
+    local name = names[index]
+    local value = rawget(headers, name)
+    if type(value) == "table" then
+      local count = rawlen(value)
+      if count > 100 then http_fail("more than 100 values for header " .. name) end
+      for item = 1, count do
+        flat[#flat + 1] = name
+        flat[#flat + 1] = rawget(value, item)
+      end
+    else
+      flat[#flat + 1] = name
+      flat[#flat + 1] = value
+    end
+    if #flat > 200 then http_fail("more than 100 headers") end
+  end
+  return flat
+end
+mailgate.json = readonly { decode = host.json_decode }
+mailgate.http = readonly {
+  request = function(options)
+    if type(options) ~= "table" then
+      http_fail("expected a table such as {url = \"http://127.0.0.1:11333/checkv2\", method = \"POST\", body = tx}")
+    end
+    for key in next, options do
+      if not http_options[key] then http_fail("unknown option " .. tostring(key) .. " (method, url, headers, body, timeout, max_response)") end
+    end
+    local body, serial = rawget(options, "body"), nil
+    if type(body) == "table" and getmetatable(body) == "transaction" then
+      serial, body = rawget(body, tx_call), nil
+    elseif body ~= nil and type(body) ~= "string" then
+      http_fail("body must be a string or the transaction (body = tx), got " .. type(body))
+    end
+    return http_request(rawget(options, "method"), rawget(options, "url"), http_headers(rawget(options, "headers")),
+                        body, serial, rawget(options, "timeout"), rawget(options, "max_response"))
+  end,
+}
+
 return { make_env = make_env, verdicts = verdicts, tx_mt = tx_mt, address_mt = address_mt, tx_call = tx_call,
          next_verdict = mailgate.next }
 """#

@@ -62,6 +62,9 @@ final class TestPolicyHost: PolicyHost, @unchecked Sendable {
     /// Where mailgate.dmarc.check records report rows (nil: nowhere).
     nonisolated(unsafe) var reportRecorder: (any DMARCReportRecorder)?
     var dmarcReports: (any DMARCReportRecorder)? { reportRecorder }
+    /// The client behind mailgate.http (nil: requests answer "unreachable").
+    nonisolated(unsafe) var httpClient: (any PolicyHTTPClient)?
+    var http: (any PolicyHTTPClient)? { httpClient }
     /// `mailgate.kv`: the Policy module's in-memory store, on this host's clock.
     let keyValues: any PolicyKeyValueStore = MemoryKeyValueStore()
     var memoryKeyValues: MemoryKeyValueStore { keyValues as! MemoryKeyValueStore }
