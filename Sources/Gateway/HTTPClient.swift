@@ -180,6 +180,8 @@ final class HTTPExchange: @unchecked Sendable {
 
     func failed(_ error: any Error) {
         if error is NIOSSLError { finish(.failure(.tls)) }
+        // The decoder reports a close in the middle of a framed body as a parse error.
+        else if let parse = error as? HTTPParserError, parse == .invalidEOFState { finish(.failure(.closed)) }
         else if error is HTTPParserError { finish(.failure(.malformed)) }
         else { finish(.failure(.closed)) }
     }

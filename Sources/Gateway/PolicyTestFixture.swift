@@ -215,13 +215,13 @@ public final class MemoryHTTP: PolicyHTTPClient, @unchecked Sendable {
         lock.lock()
         var result = answers[Self.key(request.url.description, request.method)]
             ?? answers[Self.key(request.url.description, nil)] ?? .failure(.refused)
-        if case .success(let response) = result,
-           response.body.count + response.headers.reduce(64) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
-            > request.maxResponseBytes {
-            result = .failure(.tooLarge)
+        if case .success(let response) = result {
+            let size = response.body.count + response.headers.reduce(64) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+            if size > request.maxResponseBytes { result = .failure(.tooLarge) }
         }
         asked.append(Asked(request: request, timeout: timeout, result: result))
         lock.unlock()
-        MemoryHTTP.answers.async { completion(result) }
+        let answer = result
+        MemoryHTTP.answers.async { completion(answer) }
     }
 }

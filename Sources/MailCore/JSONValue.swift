@@ -91,11 +91,11 @@ public struct JSONParser {
         }
     }
 
-    private mutating func literal(_ word: StaticString) throws(JSONError) {
-        let count = word.utf8CodeUnitsCount
-        guard position + count <= bytes.count else { throw fail("expected \(word)") }
-        for offset in 0..<count where bytes[position + offset] != word.utf8Start[offset] { throw fail("expected \(word)") }
-        position += count
+    private mutating func literal(_ word: String) throws(JSONError) {
+        let expected = Array(word.utf8)
+        guard position + expected.count <= bytes.count,
+              bytes[position..<(position + expected.count)].elementsEqual(expected) else { throw fail("expected \(word)") }
+        position += expected.count
     }
 
     private mutating func object(depth: Int) throws(JSONError) -> JSONValue {

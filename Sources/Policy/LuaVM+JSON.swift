@@ -24,7 +24,7 @@ extension LuaVM {
         }
         let bytes = UnsafeRawBufferPointer(start: pointer, count: length).bindMemory(to: UInt8.self)
         let parsed: (JSONValue, weight: Int)
-        do { parsed = try JSONParser.parse(bytes) }
+        do throws(JSONError) { parsed = try JSONParser.parse(bytes) }
         catch {
             stack.pushNil()
             switch error {

@@ -71,6 +71,7 @@ public struct PolicyHTTPURL: Sendable, Equatable, CustomStringConvertible {
         } else if let colon = authority.lastIndex(of: ":") {
             hostPart = authority[..<colon]
             portText = authority[authority.index(after: colon)...]
+            guard !hostPart.contains(":") else { return nil }  // an IPv6 address needs brackets
         }
         guard !hostPart.isEmpty, hostPart.utf8.count <= 253,
               hostPart.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == ":" || $0 == "_" }) else {

@@ -20,13 +20,15 @@ final class RawHTTPServer: Sendable {
 
     var requests: [String] { seen.withLockedValue { $0.map { String(decoding: $0, as: UTF8.self) } } }
 
-    init(response: [UInt8]?, keepOpen: Bool = false) async throws {
+    /// `greeting`: written as soon as a client connects, before any request.
+    init(response: [UInt8]?, keepOpen: Bool = false, greeting: [UInt8]? = nil) async throws {
         let seen = NIOLockedValueBox<[[UInt8]]>([])
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Connection(response: response, keepOpen: keepOpen, seen: seen))
+                    try channel.pipeline.syncOperations.addHandler(Connection(response: response, keepOpen: keepOpen,
+                                                                               greeting: greeting, seen: seen))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -38,14 +40,21 @@ final class RawHTTPServer: Sendable {
 
     final class Connection: ChannelInboundHandler {
         typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
         let response: [UInt8]?
         let keepOpen: Bool
+        let greeting: [UInt8]?
         let seen: NIOLockedValueBox<[[UInt8]]>
         var buffer: [UInt8] = []
         var answered = false
 
-        init(response: [UInt8]?, keepOpen: Bool, seen: NIOLockedValueBox<[[UInt8]]>) {
-            self.response = response; self.keepOpen = keepOpen; self.seen = seen
+        init(response: [UInt8]?, keepOpen: Bool, greeting: [UInt8]?, seen: NIOLockedValueBox<[[UInt8]]>) {
+            self.response = response; self.keepOpen = keepOpen; self.greeting = greeting; self.seen = seen
+        }
+
+        func channelActive(context: ChannelHandlerContext) {
+            if let greeting { context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: greeting)), promise: nil) }
+            context.fireChannelActive()
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -150,6 +159,14 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         #expect(took >= .milliseconds(250) && took < .seconds(3), "\(took)")
         #expect(await send(request(garbage.port)) == .failure(.malformed))
         #expect(await send(request(hangup.port)) == .failure(.closed))
+    }
+
+    @Test func httpsToAServerThatSpeaksNoTLSIsATLSFailure() async throws {
+        let server = try await RawHTTPServer(response: nil, keepOpen: true,
+                                             greeting: bytes("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+        defer { Task { await server.close() } }
+        let url = PolicyHTTPURL(secure: true, host: "127.0.0.1", port: server.port, target: "/")
+        #expect(await send(PolicyHTTPRequest(method: "GET", url: url)) == .failure(.tls))
     }
 
     @Test func unknownHostsAreUnreachable() async {
