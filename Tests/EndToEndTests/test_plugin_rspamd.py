@@ -5,6 +5,7 @@ and rspamd's test patterns on (GTUBE rejects; its add-header and rewrite-subject
 variants give those actions). Messages go in over SMTP (smtplib). "rspamd stopped" is
 a URL where nothing listens: the plugin's on_error then decides."""
 import pathlib
+import re
 import signal
 import smtplib
 import subprocess
@@ -107,12 +108,14 @@ def send(server, body, subject="hello", recipients=("bob@example.test",)):
 
 
 def stored(server, folder="INBOX"):
+    """The raw messages of bob's `folder`."""
     entries = server.messages("bob@example.test", folder)
-    return [server.message("bob@example.test", entry[0]) for entry in entries]
+    return [server.cli("mail", "show", "bob@example.test", entry[0], "--folder", folder).stdout for entry in entries]
 
 
 def header_block(message):
-    return message.split("\r\n\r\n", 1)[0]
+    """The header fields (the CLI's text output may have turned CRLF into LF)."""
+    return re.split(r"\r?\n\r?\n", message, maxsplit=1)[0]
 
 
 def test_gtube_is_rejected(make_server, rspamd):
