@@ -103,13 +103,13 @@ end
 
 -- "default: False [1.20 / 15.00]; SYM(0.50)[opt1,opt2]; …": rspamd's own header
 -- format (milter_headers' x-spamd-result), cut to fit a header line.
-local function symbols_line(reply, score, required)
+local function symbols_line(reply, spam, score, required)
   local names = {}
   if type(reply.symbols) == "table" then
     for name in pairs(reply.symbols) do names[#names + 1] = name end
   end
   table.sort(names)
-  local parts = { ("default: %s [%.2f / %.2f]"):format(reply.action == "reject" and "True" or "False", score, required) }
+  local parts = { ("default: %s [%.2f / %.2f]"):format(spam and "True" or "False", score, required) }
   local length = #parts[1]
   for _, name in ipairs(names) do
     local symbol = reply.symbols[name]
@@ -148,7 +148,10 @@ function rspamd.data(tx)
   }
   if response == nil then error(("rspamd at %s: %s"):format(url, err), 0) end
   if response.status ~= 200 then
-    error(("rspamd at %s answered HTTP %d"):format(url, response.status), 0)
+    -- rspamd explains a refusal (a bad request, an overload) in {"error": "..."}.
+    local explained = mailgate.json.decode(response.body)
+    local why = type(explained) == "table" and type(explained.error) == "string" and (": " .. clean(explained.error)) or ""
+    error(("rspamd at %s answered HTTP %d%s"):format(url, response.status, why), 0)
   end
   local reply, problem = mailgate.json.decode(response.body)
   if type(reply) ~= "table" then
@@ -166,7 +169,7 @@ function rspamd.data(tx)
   tx:add_header("X-Spam-Score", ("%.2f"):format(score))
   tx:add_header("X-Spam-Action", clean(action, 40))
   tx:add_header("X-Spam-Status", ("%s, score=%.2f required=%.2f"):format(spam and "Yes" or "No", score, required))
-  if symbols_header then tx:add_header("X-Spamd-Result", symbols_line(reply, score, required)) end
+  if symbols_header then tx:add_header("X-Spamd-Result", symbols_line(reply, spam, score, required)) end
   mailgate.log.info(("rspamd: %s %s score=%.2f/%.2f"):format(tx.queue_id, clean(action, 40), score, required))
 
   if action == "reject" then
