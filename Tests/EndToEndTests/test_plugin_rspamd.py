@@ -4,6 +4,7 @@ controller or proxy, no modules (filters = ""), so no Redis and no DNS are neede
 and rspamd's test patterns on (GTUBE rejects; its add-header and rewrite-subject
 variants give those actions). Messages go in over SMTP (smtplib). "rspamd stopped" is
 a URL where nothing listens: the plugin's on_error then decides."""
+import os
 import pathlib
 import re
 import signal
@@ -36,8 +37,8 @@ worker "normal" {{ bind_socket = "127.0.0.1:{port}"; count = 1; }}
 
 
 class Rspamd:
-    """rspamd in the foreground (-f) as root (-u root -g root, and -i: CI runs as root,
-    which rspamd otherwise refuses for its workers), all state under `directory`."""
+    """rspamd in the foreground (-f), all state under `directory`. As root (CI) it needs
+    -u root -g root and -i (insecure), or it refuses to run its workers privileged."""
 
     def __init__(self, directory: pathlib.Path):
         self.dir = directory
@@ -47,8 +48,9 @@ class Rspamd:
         config = directory / "rspamd.conf"
         config.write_text(RSPAMD_CONFIG.format(dir=directory, port=self.port))
         self.output = open(directory / "rspamd.out", "ab")
+        as_root = ["-i", "-u", "root", "-g", "root"] if os.geteuid() == 0 else []
         self.process = subprocess.Popen(
-            [require_tool("rspamd"), "-f", "-i", "-u", "root", "-g", "root", "-c", str(config),
+            [require_tool("rspamd"), "-f", *as_root, "-c", str(config),
              f"--var=DBDIR={directory}", f"--var=RUNDIR={directory}", f"--var=LOGDIR={directory}"],
             stdout=self.output, stderr=subprocess.STDOUT)
         # Loading the language models and compiling the TLD list takes seconds (a minute
