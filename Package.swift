@@ -137,6 +137,7 @@ if !coreOnly {
         .executableTarget(name: "mailgate", dependencies: [
             "Gateway", "MailStore", "MailCore", "Policy", "MailAuth",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "TestSupport"]),

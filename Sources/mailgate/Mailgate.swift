@@ -10,7 +10,8 @@ struct Mailgate: ParsableCommand {
         abstract: "SMTP gateway with Lua policies and an LMDB store.",
         subcommands: [Serve.self, Reload.self, Status.self, DomainCommand.self, UserCommand.self, AliasCommand.self,
                       CatchallCommand.self, WhitelistCommand.self, MailCommand.self, QueueCommand.self,
-                      PolicyCommand.self, CountersCommand.self, DKIMCommand.self])
+                      PolicyCommand.self, CountersCommand.self, DKIMCommand.self, SPFCommand.self,
+                      DMARCCommand.self])
     @OptionGroup var global: GlobalOptions
 }
 

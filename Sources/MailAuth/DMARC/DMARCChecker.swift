@@ -151,8 +151,11 @@ public struct DMARCChecker: Sendable {
         }
     }
 
+    /// Lowercased, without a trailing dot; an address ("bounce@example.com", as some
+    /// callers pass SPF's identity) gives its domain.
     static func normalize(_ domain: String) -> String {
         var name = domain.lowercased()
+        if let at = name.lastIndex(of: "@") { name = String(name[name.index(after: at)...]) }
         if name.hasSuffix(".") { name.removeLast() }
         return name
     }

@@ -25,6 +25,8 @@ final class DMARCCheckerTests: XCTestCase {
         XCTAssertEqual(dkim.result, .pass)
         XCTAssertTrue(dkim.dkimAligned)
         XCTAssertFalse(dkim.spfAligned)
+        let address = await dmarc.check(fromDomain: "example.com", spf: (.pass, "bounce@Mail.Example.com"), dkim: [])
+        XCTAssertTrue(address.spfAligned)
     }
 
     func testFailAppliesPolicy() async {

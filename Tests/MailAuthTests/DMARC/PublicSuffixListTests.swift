@@ -129,6 +129,14 @@ final class PublicSuffixListTests: XCTestCase {
         XCTAssertNil(list.registrableDomain("a..com"))
     }
 
+    func testLoadingTheFileIsCheapEnoughForReloads() throws {
+        let started = ContinuousClock.now
+        let list = try PublicSuffixList.load()
+        let elapsed = ContinuousClock.now - started
+        print("public suffix list: \(list.ruleCount) rules loaded in \(elapsed)")
+        XCTAssertLessThan(elapsed, .seconds(5))
+    }
+
     func testMissingFileIsAClearError() {
         XCTAssertThrowsError(try PublicSuffixList.load(path: "/nonexistent/psl.dat")) { error in
             XCTAssertTrue("\(error)".contains("/nonexistent/psl.dat"))
