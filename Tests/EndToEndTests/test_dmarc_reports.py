@@ -165,8 +165,8 @@ def test_server_sends_finished_periods_to_authorized_destinations(reports_env, t
     delivered, message, filename, xml = by_domain["plain.test"]
     assert delivered["sender"] == "dmarc-noreply@mx.example.test"
     assert delivered["recipients"] == ["dmarc@plain.test"]
-    assert message["From"] == "<dmarc-noreply@mx.example.test>"
-    assert message["To"] == "<dmarc@plain.test>"
+    assert message["From"].addresses[0].addr_spec == "dmarc-noreply@mx.example.test"
+    assert message["To"].addresses[0].addr_spec == "dmarc@plain.test"
     assert " ".join(message["Subject"].split()).startswith("Report Domain: plain.test Submitter: mx.example.test Report-ID: <")
     assert message["MIME-Version"] == "1.0" and message["Date"] and message["Message-ID"]
     assert filename.endswith(".xml.gz")
