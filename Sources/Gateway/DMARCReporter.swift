@@ -56,9 +56,17 @@ public struct DMARCReporter: Sendable {
         self.organizationalDomain = organizationalDomain
     }
 
-    /// SWITCH to the public suffix list (MailAuth.PublicSuffixList, loaded at start and on
-    /// reload) when it is on main; until then the last two labels.
-    public static let defaultOrganizationalDomain: @Sendable (String) -> String = DMARCReportAuthorization.lastTwoLabels
+    /// The RFC 7489 §3.2 organizational domain for the §7.1 check: the public suffix
+    /// list of Debian's `publicsuffix` package, read once per process at first use
+    /// (without the file: the last two labels, and a notice in the log).
+    public static let defaultOrganizationalDomain: @Sendable (String) -> String = { suffixes.organizationalDomain($0) }
+
+    static let suffixes: PublicSuffixList = {
+        do { return try PublicSuffixList.load() } catch {
+            Logger(label: "mailgate").notice("\(error)")
+            return PublicSuffixList.fallback
+        }
+    }()
 
     var intervalSeconds: UInt64 { max(1, UInt64(settings.interval.components.seconds)) }
 

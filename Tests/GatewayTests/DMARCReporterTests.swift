@@ -110,3 +110,12 @@ struct ReportAuthorizationRecords: DNSLookupService {
         #expect(StoreDMARCReports.period(containing: -5, interval: .seconds(5)) == 0)
     }
 }
+
+@Suite struct DMARCReporterOrganizationalDomainTests {
+    /// §7.1 compares organizational domains from the public suffix list (publicsuffix).
+    @Test func usesThePublicSuffixList() {
+        #expect(DMARCReporter.defaultOrganizationalDomain("reports.example.co.uk") == "example.co.uk")
+        #expect(DMARCReporter.defaultOrganizationalDomain("mail.example.com") == "example.com")
+        #expect(DMARCReporter.defaultOrganizationalDomain("plain.test") == "plain.test")
+    }
+}
