@@ -3,9 +3,10 @@
 // XML → gzip → DMARCReportMessage) to each `rua` mailto destination of the newest row,
 // through the normal outbound queue (or a local mailbox when the destination is ours).
 // Before a destination gets it: the §7.1 external-destination check (over the server's
-// resolver) and its `!size` limit (over: not sent, logged). The period's rows are then
-// removed — unless every destination failed its check temporarily, so the next run
-// retries (the retention purge still bounds that). Used by the server's periodic task
+// resolver) and its `!size` limit (over: not sent, logged). The period's rows are taken
+// from the store first (read and removed at once: two reporters never send the same
+// report) and put back only when every destination failed its check temporarily, so
+// the next run retries (the retention purge still bounds that). Used by the server's periodic task
 // (GatewayServer.scheduleDMARCReports) and by `mailgate dmarc report --send`.
 import Foundation
 import Logging
@@ -93,7 +94,9 @@ public struct DMARCReporter: Sendable {
 
     func report(_ summary: DMARCReportDomainSummary, now: Double) async -> Outcome? {
         let groups: [DMARCReportGroup]
-        do { groups = try store.dmarcReportGroups(period: summary.period, domain: summary.domain) } catch {
+        // Taken (read and removed at once): a concurrent `dmarc report --send` or server
+        // task finds nothing left to send twice. Put back below when nothing went out.
+        do { groups = try store.takeDMARCReports(period: summary.period, domain: summary.domain) } catch {
             logger.error("cannot read dmarc report rows", metadata: ["domain": "\(summary.domain)", "error": "\(error)"])
             return nil
         }
@@ -110,13 +113,11 @@ public struct DMARCReporter: Sendable {
             extraContactInfo: settings.contact, reportID: reportID,
             begin: Int64(summary.period), end: Int64(end))
         guard let report = DMARCReportAggregator.report(rows: rows, metadata: metadata),
-              let newest = rows.max(by: { $0.row.time < $1.row.time })?.row else {
-            try? store.removeDMARCReports(period: summary.period, domain: summary.domain)
-            return nil
-        }
+              let newest = rows.max(by: { $0.row.time < $1.row.time })?.row else { return nil }
         let gzipped: [UInt8]
         do { gzipped = try Gzip.compress(Array(DMARCReportXML.document(report).utf8)) } catch {
             logger.error("cannot gzip dmarc report", metadata: ["domain": "\(summary.domain)"])
+            restore(summary, groups)
             return nil
         }
         let authorization = DMARCReportAuthorization(dns: dns, organizationalDomain: organizationalDomain)
@@ -131,13 +132,17 @@ public struct DMARCReporter: Sendable {
             if case .queued = outcome { logger.info("dmarc report queued", metadata: metadata) }
             else { logger.notice("dmarc report not sent", metadata: metadata) }
         }
-        let retry = !destinations.isEmpty && destinations.allSatisfy { $0.outcome == .temporaryFailure }
-        if !retry {
-            do { try store.removeDMARCReports(period: summary.period, domain: summary.domain) } catch {
-                logger.error("cannot remove reported dmarc rows", metadata: ["domain": "\(summary.domain)", "error": "\(error)"])
-            }
+        if !destinations.isEmpty && destinations.allSatisfy({ $0.outcome == .temporaryFailure }) {
+            restore(summary, groups)
         }
         return Outcome(summary: summary, reportID: reportID, records: report.records.count, destinations: destinations)
+    }
+
+    /// Rows back into the store for the next run (the retention purge still bounds them).
+    func restore(_ summary: DMARCReportDomainSummary, _ groups: [DMARCReportGroup]) {
+        do { try store.restoreDMARCReports(period: summary.period, domain: summary.domain, groups: groups) } catch {
+            logger.error("cannot keep dmarc report rows for a retry", metadata: ["domain": "\(summary.domain)", "error": "\(error)"])
+        }
     }
 
     func send(_ report: DMARCAggregateReport, gzipped: [UInt8], to uri: DMARCReportURI, unique: String,

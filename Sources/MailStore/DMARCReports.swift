@@ -6,7 +6,8 @@
 // Bounded: at most `maxDomains` policy domains per period and `maxGroups` groups per
 // domain and period (further distinct rows are counted as dropped, never stored), rows
 // of at most `maxRowBytes`; periods are removed once reported, or by `purgeDMARCReports`
-// after the retention the caller picks.
+// after the retention the caller picks. A reporter takes a domain's rows of a period
+// (read and delete in one transaction), so two reporters never send the same report.
 
 /// One policy domain's share of one period.
 public struct DMARCReportDomainSummary: Sendable, Equatable {
@@ -39,14 +40,20 @@ public struct DMARCReportDomainSummary: Sendable, Equatable {
 
 /// One stored group: how many messages it stands for, and the row (newest seen).
 public struct DMARCReportGroup: Sendable, Equatable {
+    /// The 16-byte group key.
+    public var key: [UInt8]
     public var count: UInt64
     public var row: [UInt8]
+
+    public init(key: [UInt8], count: UInt64, row: [UInt8]) {
+        self.key = key; self.count = count; self.row = row
+    }
 }
 
 extension LMDBStore {
     public static let dmarcMaxDomains = 10_000
     public static let dmarcMaxGroups = 10_000
-    public static let dmarcMaxRowBytes = 16 * 1024
+    public static let dmarcMaxRowBytes = 4096
     public static let dmarcGroupKeyBytes = 16
 
     /// Adds one message to `group` of `domain` in `period` (creating it with `row`, or
@@ -62,32 +69,9 @@ extension LMDBStore {
         } catch {
             return completion(.failure(error))
         }
-        let domainName = domain.lowercased()
         submit(estimatedBytes: row.count + 64, { txn throws(StoreError) -> Bool in
-            var summary = try txn.get(.dmarcReports, keys.domain).map { bytes throws(StoreError) in
-                try DMARCReportDomainSummary(period: period, domain: domainName, bytes)
-            }
-            if summary == nil {
-                let domains = try txn.get(.dmarcReports, keys.period).map { Int(Keys.readBE32($0)) } ?? 0
-                guard domains < maxDomains else { return false }
-                try txn.put(.dmarcReports, keys.period, Keys.be32(UInt32(domains + 1)))
-                summary = DMARCReportDomainSummary(period: period, domain: domainName, groups: 0, messages: 0, dropped: 0)
-            }
-            guard var summary else { return false }
-            var count: UInt64 = 1
-            if let existing = try txn.get(.dmarcReports, keys.group), existing.count >= 8 {
-                count = Keys.readBE64(existing) &+ 1
-            } else if summary.groups >= maxGroups {
-                summary.dropped &+= 1
-                try txn.put(.dmarcReports, keys.domain, summary.encoded())
-                return false
-            } else {
-                summary.groups += 1
-            }
-            summary.messages &+= 1
-            try txn.put(.dmarcReports, keys.group, Keys.be64(count) + row)
-            try txn.put(.dmarcReports, keys.domain, summary.encoded())
-            return true
+            try txn.addDMARCReportGroup(keys, period: period, domain: domain.lowercased(), count: 1, row: row,
+                                        maxGroups: maxGroups, maxDomains: maxDomains)
         }, completion: completion)
     }
 
@@ -115,27 +99,52 @@ extension LMDBStore {
             var result: [DMARCReportGroup] = []
             try txn.scan(.dmarcReports, prefix: prefix) { key, value throws(StoreError) in
                 guard key.count == prefix.count + Self.dmarcGroupKeyBytes, value.count >= 8 else { return true }
-                result.append(DMARCReportGroup(count: Keys.readBE64(value), row: Array(value[8...])))
+                result.append(DMARCReportGroup(key: Array(key[prefix.count...]), count: Keys.readBE64(value),
+                                               row: Array(value[8...])))
                 return true
             }
             return result
         }
     }
 
-    /// Removes `domain`'s rows of `period` (after its report was queued).
-    public func removeDMARCReports(period: UInt64, domain: String) throws(StoreError) {
+    /// Reads and removes `domain`'s rows of `period` in one write transaction, so of
+    /// several reporters at once (the server's task, `mailgate dmarc report --send`)
+    /// only one gets them: a report is never sent twice.
+    public func takeDMARCReports(period: UInt64, domain: String) throws(StoreError) -> [DMARCReportGroup] {
         let keys = try Self.dmarcKeys(period: period, domain: domain, group: nil)
+        return try write { txn throws(StoreError) in
+            var groups: [DMARCReportGroup] = []
+            try txn.scan(.dmarcReports, prefix: keys.domain) { key, value in
+                if key.count == keys.domain.count + Self.dmarcGroupKeyBytes, value.count >= 8 {
+                    groups.append(DMARCReportGroup(key: Array(key[keys.domain.count...]), count: Keys.readBE64(value),
+                                                   row: Array(value[8...])))
+                }
+                return true
+            }
+            try txn.removeDMARCReportDomain(keys)
+            return groups
+        }
+    }
+
+    /// Puts back rows taken for a report that could not go out now (merged with rows
+    /// recorded since, within the caps).
+    public func restoreDMARCReports(period: UInt64, domain: String, groups: [DMARCReportGroup]) throws(StoreError) {
+        let name = domain.lowercased()
+        var keyed: [(keys: (period: [UInt8], domain: [UInt8], group: [UInt8]), group: DMARCReportGroup)] = []
+        for group in groups { keyed.append((try Self.dmarcKeys(period: period, domain: name, group: group.key), group)) }
+        let all = keyed
         try write { txn throws(StoreError) in
-            let rows = try txn.keys(.dmarcReports, prefix: keys.domain)
-            for key in rows { _ = try txn.delete(.dmarcReports, key) }
-            guard !rows.isEmpty else { return }
-            let domains = try txn.get(.dmarcReports, keys.period).map { Int(Keys.readBE32($0)) } ?? 0
-            if domains <= 1 {
-                _ = try txn.delete(.dmarcReports, keys.period)
-            } else {
-                try txn.put(.dmarcReports, keys.period, Keys.be32(UInt32(domains - 1)))
+            for (keys, group) in all {
+                _ = try txn.addDMARCReportGroup(keys, period: period, domain: name, count: group.count, row: group.row,
+                                                maxGroups: Self.dmarcMaxGroups, maxDomains: Self.dmarcMaxDomains)
             }
         }
+    }
+
+    /// Removes `domain`'s rows of `period`.
+    public func removeDMARCReports(period: UInt64, domain: String) throws(StoreError) {
+        let keys = try Self.dmarcKeys(period: period, domain: domain, group: nil)
+        try write { txn throws(StoreError) in try txn.removeDMARCReportDomain(keys) }
     }
 
     /// Removes every period that began before `before` (retention); returns the domains removed.
@@ -177,5 +186,50 @@ extension LMDBStore {
         let periodKey = Keys.be64(period)
         let domainKey = periodKey + name + [Keys.separator]
         return (periodKey, domainKey, domainKey + (group ?? []))
+    }
+}
+
+extension Txn {
+    /// Adds `count` messages to a group (creating it, and the domain's summary, within
+    /// the caps); false when a cap dropped them.
+    func addDMARCReportGroup(_ keys: (period: [UInt8], domain: [UInt8], group: [UInt8]), period: UInt64, domain: String,
+                             count: UInt64, row: [UInt8], maxGroups: Int, maxDomains: Int) throws(StoreError) -> Bool {
+        var summary = try get(.dmarcReports, keys.domain).map { bytes throws(StoreError) in
+            try DMARCReportDomainSummary(period: period, domain: domain, bytes)
+        }
+        if summary == nil {
+            let domains = try get(.dmarcReports, keys.period).map { Int(Keys.readBE32($0)) } ?? 0
+            guard domains < maxDomains else { return false }
+            try put(.dmarcReports, keys.period, Keys.be32(UInt32(domains + 1)))
+            summary = DMARCReportDomainSummary(period: period, domain: domain, groups: 0, messages: 0, dropped: 0)
+        }
+        guard var summary else { return false }
+        var total = count
+        if let existing = try get(.dmarcReports, keys.group), existing.count >= 8 {
+            total = Keys.readBE64(existing) &+ count
+        } else if summary.groups >= maxGroups {
+            summary.dropped &+= count
+            try put(.dmarcReports, keys.domain, summary.encoded())
+            return false
+        } else {
+            summary.groups += 1
+        }
+        summary.messages &+= count
+        try put(.dmarcReports, keys.group, Keys.be64(total) + row)
+        try put(.dmarcReports, keys.domain, summary.encoded())
+        return true
+    }
+
+    /// Deletes a domain's summary and groups of one period, and counts the domain out.
+    func removeDMARCReportDomain(_ keys: (period: [UInt8], domain: [UInt8], group: [UInt8])) throws(StoreError) {
+        let rows = try self.keys(.dmarcReports, prefix: keys.domain)
+        for key in rows { _ = try delete(.dmarcReports, key) }
+        guard !rows.isEmpty else { return }
+        let domains = try get(.dmarcReports, keys.period).map { Int(Keys.readBE32($0)) } ?? 0
+        if domains <= 1 {
+            _ = try delete(.dmarcReports, keys.period)
+        } else {
+            try put(.dmarcReports, keys.period, Keys.be32(UInt32(domains - 1)))
+        }
     }
 }

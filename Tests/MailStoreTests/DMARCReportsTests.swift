@@ -31,7 +31,8 @@ import Testing
                     == ["86400 example.com 2 3", "86400 example.org 1 1", "172800 example.com 1 1"])
             #expect(try store.dmarcReportDomains(before: 172_800).count == 2)
             let groups = try store.dmarcReportGroups(period: 86_400, domain: "example.com")
-            #expect(groups == [DMARCReportGroup(count: 1, row: Array("z".utf8)), DMARCReportGroup(count: 2, row: Array("a2".utf8))])
+            #expect(groups == [DMARCReportGroup(key: Self.group(0), count: 1, row: Array("z".utf8)),
+                               DMARCReportGroup(key: Self.group(1), count: 2, row: Array("a2".utf8))])
             try store.removeDMARCReports(period: 86_400, domain: "example.com")
             #expect(try store.dmarcReportDomains().map(\.domain) == ["example.org", "example.com"])
             #expect(try store.dmarcReportGroups(period: 86_400, domain: "example.com").isEmpty)
@@ -61,6 +62,27 @@ import Testing
                 try Self.record(store, period: 0, domain: "a.example", group: Self.group(1),
                                 row: String(repeating: "x", count: LMDBStore.dmarcMaxRowBytes + 1))
             }
+        }
+    }
+
+    /// A reporter takes the rows (nobody else gets them) and can put them back.
+    @Test func takeIsOnceAndRestoreMerges() throws {
+        try withStore { store, _ throws in
+            _ = try Self.record(store, period: 60, domain: "example.com", group: Self.group(1), row: "a")
+            _ = try Self.record(store, period: 60, domain: "example.com", group: Self.group(1), row: "a")
+            _ = try Self.record(store, period: 60, domain: "example.org", group: Self.group(2), row: "b")
+            let taken = try store.takeDMARCReports(period: 60, domain: "example.com")
+            #expect(taken == [DMARCReportGroup(key: Self.group(1), count: 2, row: Array("a".utf8))])
+            #expect(try store.takeDMARCReports(period: 60, domain: "example.com").isEmpty)
+            #expect(try store.dmarcReportDomains().map(\.domain) == ["example.org"])
+            // Recorded meanwhile, then the taken rows come back: counts add up.
+            _ = try Self.record(store, period: 60, domain: "example.com", group: Self.group(1), row: "a3")
+            try store.restoreDMARCReports(period: 60, domain: "example.com", groups: taken)
+            let summaries = try store.dmarcReportDomains()
+            #expect(summaries.map { "\($0.domain) \($0.groups) \($0.messages)" } == ["example.com 1 3", "example.org 1 1"])
+            #expect(try store.dmarcReportGroups(period: 60, domain: "example.com").map(\.count) == [3])
+            #expect(try store.purgeDMARCReports(before: 61) == 2)
+            #expect(try store.dmarcReportDomains().isEmpty)
         }
     }
 }
