@@ -13,6 +13,7 @@ import Logging
 import MailAuth
 import MailCore
 import MailStore
+import Policy
 
 public struct DMARCReporter: Sendable {
     public enum DestinationOutcome: Sendable, Equatable, CustomStringConvertible {
@@ -57,17 +58,12 @@ public struct DMARCReporter: Sendable {
         self.organizationalDomain = organizationalDomain
     }
 
-    /// The RFC 7489 §3.2 organizational domain for the §7.1 check: the public suffix
-    /// list of Debian's `publicsuffix` package, read once per process at first use
-    /// (without the file: the last two labels, and a notice in the log).
-    public static let defaultOrganizationalDomain: @Sendable (String) -> String = { suffixes.organizationalDomain($0) }
-
-    static let suffixes: PublicSuffixList = {
-        do { return try PublicSuffixList.load() } catch {
-            Logger(label: "mailgate").notice("\(error)")
-            return PublicSuffixList.fallback
-        }
-    }()
+    /// The RFC 7489 §3.2 organizational domain for the §7.1 check: from the public
+    /// suffix list DMARC evaluation uses (Policy.PublicSuffixes: read at start and on
+    /// reload; without the file, the last two labels).
+    public static let defaultOrganizationalDomain: @Sendable (String) -> String = {
+        PublicSuffixes.current.organizationalDomain($0)
+    }
 
     var intervalSeconds: UInt64 { max(1, UInt64(settings.interval.components.seconds)) }
 

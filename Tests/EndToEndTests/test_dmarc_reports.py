@@ -219,3 +219,69 @@ def test_cli_lists_and_sends_the_current_period(reports_env, tmp_path):
     validate(tmp_path, xml)
     assert parsedmarc_report(tmp_path, reports_env.receiver.messages[0]["data"])["records"][0]["count"] == 5
     assert "no pending DMARC reports" in server.cli("dmarc", "report").stdout
+
+
+def test_mail_checked_by_the_dmarc_plugin_is_reported(make_server, tmp_path):
+    """The whole path: SMTP → spf/dkim/dmarc plugins → mailgate.dmarc.check records a
+    row (the record has rua=) → `mailgate dmarc report --send` → the queue → the rua
+    destination's MTA. plain.test's own report goes to its MX; forged.test asks for
+    reports at plain.test, which consents (§7.1 record), and rejects the forgery."""
+    try:
+        import aiosmtpd  # noqa: F401
+    except ImportError:
+        pytest.fail("python3-aiosmtpd is not installed (make test-deps installs it; run pytest with /usr/bin/python3)")
+    require_tool("xmllint")
+    dns = DNSServer(DNS_RECORDS + [
+        "--txt-record=plain.test,v=spf1 ip4:127.0.0.1 -all",
+        "--txt-record=_dmarc.plain.test,v=DMARC1; p=none; rua=mailto:dmarc@plain.test",
+        "--txt-record=forged.test,v=spf1 ip4:192.0.2.1 -all",
+        "--txt-record=_dmarc.forged.test,v=DMARC1; p=reject; rua=mailto:agg@plain.test!10m",
+        "--txt-record=forged.test._report._dmarc.plain.test,v=DMARC1",
+    ])
+    port = shared_port()
+    receiver = Receiver(HOSTS["mx-plain.test"], port)
+    try:
+        chain = ", ".join(f'"{name}"' for name in ["ratelimit", "badmailfrom", "relay", "open_smtp", "limits",
+                                                    "spf", "dkim", "dmarc"])
+        server = make_server(
+            f'[policy]\ndirectory = "{ROOT / "policies"}"\nplugin_directory = "{ROOT / "plugins"}"\n'
+            f"chain = [{chain}]\n[policy.spf]\n[policy.dkim]\n[policy.dmarc]\n"
+            f'[delivery]\nnameserver = "127.0.0.1:{dns.port}"\nmx_port = {port}\nscan_interval = "1s"\n'
+            f'[dmarc]\ninterval = "24h"\n')
+        import smtplib
+        with smtplib.SMTP("127.0.0.1", server.smtp_port, local_hostname="mail.plain.test", timeout=30) as client:
+            for n in range(2):
+                client.sendmail("alice@plain.test", ["bob@example.test"],
+                                f"From: alice@plain.test\r\nTo: bob@example.test\r\nSubject: {n}\r\n\r\nHi.\r\n".encode())
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                client.sendmail("bounce@elsewhere.test", ["bob@example.test"],
+                                b"From: boss@forged.test\r\nTo: bob@example.test\r\nSubject: pay\r\n\r\nNow.\r\n")
+            assert refused.value.smtp_code == 550
+        listing = wait_for(lambda: (lambda out: "forged.test" in out and "plain.test\t1 rows\t2 messages" in out and out)(
+            server.cli("dmarc", "report").stdout), what="the recorded rows")
+        assert "forged.test\t1 rows\t1 messages" in listing, listing
+        sent = server.cli("dmarc", "report", "--send").stdout
+        assert "dmarc@plain.test: queued" in sent and "agg@plain.test: queued" in sent, sent
+        wait_for(lambda: receiver.count() == 2, what="both reports at plain.test's MX")
+        reports = {}
+        for delivered in receiver.messages:
+            _, filename, xml = attachment(delivered["data"])
+            validate(tmp_path, xml)
+            report = parsedmarc_report(tmp_path, delivered["data"])
+            reports[report["policy_published"]["domain"]] = (delivered["recipients"], report)
+        recipients, plain = reports["plain.test"]
+        assert recipients == ["dmarc@plain.test"]
+        [record] = plain["records"]
+        assert (record["source"]["ip_address"], record["count"]) == ("127.0.0.1", 2)
+        assert record["policy_evaluated"]["disposition"] == "none"
+        assert record["policy_evaluated"]["spf"] == "pass"
+        assert record["identifiers"]["header_from"] == "plain.test"
+        recipients, forged = reports["forged.test"]
+        assert recipients == ["agg@plain.test"]
+        [record] = forged["records"]
+        assert record["policy_evaluated"]["disposition"] == "reject"
+        assert (record["policy_evaluated"]["spf"], record["policy_evaluated"]["dkim"]) == ("fail", "fail")
+        assert forged["policy_published"]["p"] == "reject"
+    finally:
+        receiver.stop()
+        dns.stop()
