@@ -93,6 +93,7 @@ if fuzz {
         ("dkim", ["MailAuth"]),
         ("spf", ["MailAuth"]),
         ("dmarc", ["MailAuth"]),
+        ("dmarc-report", ["MailAuth"]),
     ]
     targets = targets.filter { $0.type != .test && $0.name != "TestSupport" }
     dependencies = [cryptoPackage, .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0")]

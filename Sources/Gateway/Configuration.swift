@@ -65,6 +65,27 @@ public struct DeliverySettings: Sendable, Equatable {
     public init() {}
 }
 
+/// DMARC aggregate reports (`[dmarc]`, RFC 7489 §7.2; docs/operations.md).
+public struct DMARCReportSettings: Sendable, Equatable {
+    /// Record evaluated messages and send the reports (default on).
+    public var reports = true
+    /// From: of the reports; nil = "dmarc-noreply@<hostname>".
+    public var reportSender: String?
+    /// `org_name` in the reports; nil = the hostname.
+    public var orgName: String?
+    /// `extra_contact_info` in the reports (optional).
+    public var contact: String?
+    /// The report period: a day, aligned to UTC midnight (shorter ones align to multiples
+    /// of themselves since the epoch).
+    public var interval: Duration = .seconds(86_400)
+    /// Rows of periods older than this are removed even if never reported.
+    public var retention: Duration = .seconds(7 * 86_400)
+    public init() {}
+
+    public func sender(hostname: String) -> String { reportSender ?? "dmarc-noreply@\(hostname)" }
+    public func organization(hostname: String) -> String { orgName ?? hostname }
+}
+
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public var key: String
     public var reason: String
@@ -90,6 +111,7 @@ public struct GatewayConfiguration: Sendable {
     /// `[dkim] sign_networks`: clients whose mail is DKIM-signed besides authenticated and
     /// open-SMTP ones (default none).
     public var dkimSignNetworks: [IPNetwork] = []
+    public var dmarc = DMARCReportSettings()
     public var policyDirectory: String
     public var pluginDirectory: String
     public var policyChain: [String]

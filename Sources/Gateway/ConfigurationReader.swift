@@ -15,7 +15,7 @@ struct ConfigurationReader {
     mutating func read(_ table: TOMLTable) throws(ConfigurationError) -> GatewayConfiguration {
         var configuration = GatewayConfiguration.defaults(baseDirectory: baseDirectory)
         try checkKeys(table, allowed: ["hostname", "data_dir", "log_level", "event_loops", "listen", "tls", "limits", "delivery",
-                                       "routes", "policy", "dkim"], section: "")
+                                       "routes", "policy", "dkim", "dmarc"], section: "")
         if let value = table["hostname"] { configuration.hostname = try string(value, "hostname") }
         if let value = table["data_dir"] { configuration.dataDirectory = path(try string(value, "data_dir")) }
         if let value = table["log_level"] {
@@ -134,7 +134,37 @@ struct ConfigurationReader {
                 }
             }
         }
+        if let dmarc = table["dmarc"] { configuration.dmarc = try readDMARC(try self.table(dmarc, "dmarc")) }
         return configuration
+    }
+
+    func readDMARC(_ section: TOMLTable) throws(ConfigurationError) -> DMARCReportSettings {
+        try checkKeys(section, allowed: ["reports", "report_sender", "org_name", "contact", "interval", "retention"],
+                      section: "dmarc")
+        var settings = DMARCReportSettings()
+        if let value = section["reports"] { settings.reports = try bool(value, "dmarc.reports") }
+        if let value = section["report_sender"] {
+            let text = try string(value, "dmarc.report_sender")
+            guard let address = try? MailAddress.parse(text), !address.isDomainLiteral, !address.hasRoutingCharacters else {
+                throw fail("dmarc.report_sender", "\"\(text)\" is not a user@domain address")
+            }
+            settings.reportSender = address.address
+        }
+        if let value = section["org_name"] { settings.orgName = try string(value, "dmarc.org_name") }
+        if let value = section["contact"] { settings.contact = try string(value, "dmarc.contact") }
+        if let value = section["interval"] {
+            settings.interval = try duration(value, "dmarc.interval")
+            guard settings.interval >= .seconds(1), settings.interval <= .seconds(7 * 86_400) else {
+                throw fail("dmarc.interval", "must be between 1s and 7d (RFC 7489 asks for daily reports)")
+            }
+        }
+        if let value = section["retention"] {
+            settings.retention = try duration(value, "dmarc.retention")
+            guard settings.retention >= settings.interval else {
+                throw fail("dmarc.retention", "must be at least dmarc.interval")
+            }
+        }
+        return settings
     }
 
     func readLimits(_ section: TOMLTable, into limits: inout Limits) throws(ConfigurationError) {

@@ -120,7 +120,8 @@ public final class GatewayServer: @unchecked Sendable {
         if let problem = PublicSuffixes.reload() {
             logger.warning("public suffix list unavailable, DMARC takes the last two labels as the organizational domain: \(problem)")
         }
-        let host = StorePolicyHost(store: store, logger: logger, dns: dns, http: HTTPClient(group: group))
+        let host = StorePolicyHost(store: store, logger: logger, dns: dns, http: HTTPClient(group: group),
+                                   dmarc: configuration.dmarc)
         let policy: PolicyEngine
         do { policy = try PolicyEngine(configuration: configuration.policyConfiguration, host: host) }
         catch { throw ConfigurationError(key: "policy", reason: "\(error)") }
@@ -158,6 +159,8 @@ public final class GatewayServer: @unchecked Sendable {
         queueRunner = runner
         context.queueRunner.withLockedValue { $0 = runner }
         runner.start()
+        dmarcReports = DMARCReportScheduler(context: context, recorder: host.dmarcReportStore)
+        dmarcReports?.start()
         logger.info("mailgate started", metadata: ["hostname": "\(configuration.hostname)",
                                                    "event_loops": "\(configuration.effectiveEventLoops)",
                                                    "data_dir": "\(configuration.dataDirectory)",
@@ -415,6 +418,7 @@ public final class GatewayServer: @unchecked Sendable {
     var housekeeping: DispatchSourceTimer?
     var queueRunner: QueueRunner?
     var purgeTimer: DispatchSourceTimer?
+    var dmarcReports: DMARCReportScheduler?
 
     /// SIGHUP: re-read the config file, recompile the policy chain, reload TLS. All or nothing.
     func reload() {
@@ -446,6 +450,7 @@ public final class GatewayServer: @unchecked Sendable {
             }
             context.update(configuration: fresh, tls: tls)
             context.dkimKeys.invalidate()
+            dmarcReports?.reloaded(fresh)
             configuration = fresh
             configurationFile = file
             logCertificate(tls)
@@ -489,6 +494,7 @@ public final class GatewayServer: @unchecked Sendable {
         shuttingDown = true
         logger.info("shutting down")
         queueRunner?.stopStarting()
+        dmarcReports?.stop()
         for (_, channel) in serverChannels { channel.close(promise: nil) }
         let channels = context.connections.withLockedValue { Array($0.channels.values) }
         for channel in channels {

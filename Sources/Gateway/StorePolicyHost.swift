@@ -6,6 +6,7 @@
 // changes are written behind too, answered from memory until they commit.
 import Foundation
 import Logging
+import MailAuth
 import MailCore
 import MailStore
 import NIOConcurrencyHelpers
@@ -26,10 +27,15 @@ final class StorePolicyHost: PolicyHost, @unchecked Sendable {
     let dns: (any DNSLookupService)?
     /// The client behind `mailgate.http` (HTTPClient.swift; nil in tests that need none).
     let http: (any PolicyHTTPClient)?
+    /// Rows for DMARC aggregate reports (`mailgate.dmarc.check`), into the store.
+    let dmarcReportStore: StoreDMARCReports
+    var dmarcReports: (any DMARCReportRecorder)? { dmarcReportStore }
 
-    init(store: LMDBStore, logger: Logger, dns: (any DNSLookupService)? = nil, http: (any PolicyHTTPClient)? = nil) {
+    init(store: LMDBStore, logger: Logger, dns: (any DNSLookupService)? = nil, http: (any PolicyHTTPClient)? = nil,
+         dmarc: DMARCReportSettings = DMARCReportSettings()) {
         self.store = store
         self.logger = logger
+        self.dmarcReportStore = StoreDMARCReports(store: store, logger: logger, settings: dmarc)
         self.keyValues = StoreKeyValues(store: store, logger: logger)
         self.dns = dns
         self.http = http

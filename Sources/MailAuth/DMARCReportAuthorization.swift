@@ -4,7 +4,8 @@
 //   D._report._dmarc.<destination host>
 // whose value starts with "v=DMARC1". Without one (or when the lookup fails) the report
 // is not sent there. The organizational domain comes from a function the caller
-// gives (the public suffix list in the server; `lastTwoLabels` until it is wired).
+// gives (the server's is PublicSuffixList.organizationalDomain; `lastTwoLabels`, the
+// default, is what that gives without a list).
 // (§7.1 also lets that record name a replacement `rua`; mailgate does not follow it.)
 import MailCore
 
@@ -63,9 +64,9 @@ public struct DMARCReportAuthorization: Sendable {
         return name
     }
 
-    /// SWITCH to PublicSuffixList.organizationalDomain when it is on main: the last two
-    /// labels are right for "example.com" and wrong for "example.co.uk" (every
-    /// .co.uk domain would look like one organization, so no consent would be asked).
+    /// Without a public suffix list: the last two labels. Right for "example.com",
+    /// wrong for "example.co.uk" (every .co.uk domain would look like one organization,
+    /// so no consent would be asked): the server passes the list's answer instead.
     @Sendable public static func lastTwoLabels(_ domain: String) -> String {
         let labels = normalized(domain).split(separator: ".", omittingEmptySubsequences: true)
         return labels.suffix(2).joined(separator: ".")

@@ -21,6 +21,11 @@
 //   counters      key (as given)                 -> CounterRecord
 //   meta          name                           -> schema version, id sequences
 //   dkim_keys     domain \0 selector             -> DKIMKeyRow (algorithm, private key PEM, created)
+//   dmarcReports  period (8 BE)                  -> policy domains in the period (4 BE)
+//                 period (8 BE) + domain \0      -> DMARCReportDomainSummary
+//                 period (8 BE) + domain \0 + group (16) -> count (8 BE) + row bytes
+//                 rows for DMARC aggregate reports: a period's rows of one domain are
+//                 one range (DMARCReports.swift)
 
 enum Keys {
     static let separator: UInt8 = 0

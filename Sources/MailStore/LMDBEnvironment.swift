@@ -21,6 +21,7 @@ enum DB: Int, CaseIterable {
     case modSeqIndex, expunged, subscriptions
     case kv
     case dkimKeys
+    case dmarcReports
 
     var name: String {
         switch self {
@@ -42,6 +43,7 @@ enum DB: Int, CaseIterable {
         case .subscriptions: "subscriptions"
         case .kv: "kv"
         case .dkimKeys: "dkim_keys"
+        case .dmarcReports: "dmarc_reports"
         }
     }
 }

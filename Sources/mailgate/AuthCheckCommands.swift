@@ -50,7 +50,7 @@ struct SPFCommand: ParsableCommand {
 
 struct DMARCCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "dmarc", abstract: "Evaluate DMARC (RFC 7489).",
-                                                    subcommands: [Check.self])
+                                                    subcommands: [Check.self, DMARCReportCommand.self])
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Policy discovery and alignment for an RFC5322.From domain, given SPF and DKIM results.")
