@@ -121,6 +121,10 @@ extension LuaVM {
         if let known = message.verifiedSignatures {
             return pushPolicyValue(.array(known.map(Self.policyValue)), stack)
         }
+        if !message.authMessage.headerFields.contains(where: { $0.lowercasedName == "dkim-signature" }) {
+            message.keepVerifiedSignatures([])
+            return pushPolicyValue(.array([]), stack)
+        }
         if let refusal = authWaitRefusal(call) { return refusal }
         guard let resolver = host.dns else {
             return pushPolicyValue(.array([]), stack)
@@ -146,6 +150,9 @@ extension LuaVM {
         }
         guard activeHook == .data || activeHook == .deliver, let message = transaction.message else {
             return call.fail("only available in the data and deliver hooks")
+        }
+        if !message.authMessage.headerFields.contains(where: { $0.lowercasedName.hasPrefix("arc-") }) {
+            return pushPolicyValue(Self.policyValue(ARCOutcome(result: .none)), stack)
         }
         if let refusal = authWaitRefusal(call) { return refusal }
         guard let resolver = host.dns else {

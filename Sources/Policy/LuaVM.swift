@@ -76,7 +76,7 @@ final class LuaVM: @unchecked Sendable {
     /// call at a time, and serial queues always get a thread (PolicyQueues).
     let queue = DispatchQueue(label: "mailgate.policy.vm")
     /// Runs the mail-authentication evaluations this VM's calls start.
-    let authExecutor = QueueTaskExecutor(label: "mailgate.policy.auth")
+    var authExecutor: InlineTaskExecutor { .shared }
     /// Parked calls of this VM whose answer came while it was busy, oldest first
     /// (guarded by the VM set's lock).
     var resumable: [ParkedCall] = []
