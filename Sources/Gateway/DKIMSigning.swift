@@ -4,7 +4,11 @@
 // A message is signed once (never per recipient), before it is stored, when
 //  - its client authenticated, is on the open-SMTP whitelist, or is in `[dkim]
 //    sign_networks`, and
-//  - it has exactly one RFC5322.From domain, and that domain has a key in the store.
+//  - it has exactly one RFC5322.From domain, and that domain has a key in the store, and
+//  - for an authenticated or open-SMTP client, that From domain is the login's domain or
+//    a subdomain of it: one hosted customer cannot get mail signed as another (rspamd's
+//    `allow_username_mismatch = false`). Clients in sign_networks are trusted for any
+//    domain, and so are whitelist entries an operator added without a user.
 // With several selectors of one algorithm the newest key signs; a domain with both an
 // RSA and an Ed25519 key gets both signatures (RFC 8463 §6: receivers that do not know
 // Ed25519 ignore that one and still check the RSA one).
@@ -98,20 +102,35 @@ struct DKIMSigningJob: Sendable {
     /// nil when the message is not to be signed.
     static func prepare(_ transaction: SMTPTransaction, context: ServerContext) -> DKIMSigningJob? {
         let session = transaction.info.session
-        guard isSigningClient(session, context: context) else { return nil }
+        guard let client = signingClient(session, context: context) else { return nil }
         let message = AuthMessage(bytes: transaction.message)
         guard message.fromDomains.count == 1, let domain = message.fromDomains.first else { return nil }
+        if case .user(let user) = client {
+            let userDomain = user.split(separator: "@").last.map { $0.lowercased() } ?? ""
+            guard !userDomain.isEmpty, domain == userDomain || domain.hasSuffix("." + userDomain) else {
+                context.logger.info("not DKIM-signed: the From domain is not the login's",
+                                    metadata: ["queue_id": "\(transaction.info.queueID)", "from_domain": "\(domain)"])
+                return nil
+            }
+        }
         let signers = context.dkimKeys.signers(for: domain)
         guard !signers.isEmpty else { return nil }
         return DKIMSigningJob(signers: signers, message: message)
     }
 
-    static func isSigningClient(_ session: SessionInfo, context: ServerContext) -> Bool {
-        if session.authUser != nil { return true }
+    /// Whose mail may be signed: a login (for its own domain) or a trusted network (any).
+    enum SigningClient: Equatable {
+        case user(String)
+        case trusted
+    }
+
+    static func signingClient(_ session: SessionInfo, context: ServerContext) -> SigningClient? {
         let networks = context.configuration.dkimSignNetworks
-        if !networks.isEmpty, let ip = IPAddress(session.clientIP), IPNetwork.anyContains(networks, ip) { return true }
-        return context.store.whitelistContains(ip: StorePolicyHost.normalizeIP(session.clientIP),
-                                               now: Date().timeIntervalSince1970)
+        if !networks.isEmpty, let ip = IPAddress(session.clientIP), IPNetwork.anyContains(networks, ip) { return .trusted }
+        if let user = session.authUser { return .user(user) }
+        guard let entry = context.store.whitelistEntry(ip: StorePolicyHost.normalizeIP(session.clientIP),
+                                                       now: Date().timeIntervalSince1970) else { return nil }
+        return entry.user.map { .user($0) } ?? .trusted
     }
 
     /// The DKIM-Signature fields to put on top of the message ("" when every signer failed).

@@ -45,6 +45,16 @@ extension LMDBStore {
         return expires > now
     }
 
+    /// The unexpired entry for `ip` (the user whose login put it there), or nil.
+    public func whitelistEntry(ip: String, now: Double) -> WhitelistEntry? {
+        guard let key = try? Self.whitelistKey(ip) else { return nil }
+        let record = try? read { txn throws(StoreError) in
+            try txn.get(.whitelist, key).map { bytes throws(StoreError) in try WhitelistRecord(bytes) }
+        }
+        guard let record = record ?? nil, record.expires > now else { return nil }
+        return WhitelistEntry(ip: ip, user: record.user, expires: record.expires)
+    }
+
     /// The unexpired entries, in key order.
     public func whitelist(now: Double) throws(StoreError) -> [WhitelistEntry] {
         try read { txn throws(StoreError) in

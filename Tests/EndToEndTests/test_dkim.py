@@ -207,9 +207,14 @@ def test_local_copy_is_signed_once_and_outsiders_are_not_signed(outbound, tmp_pa
     submit_authenticated(server, "bob@example.test", ["amy@plain.test"], "two froms",
                          extra="From: other@elsewhere.test\r\n")
     submit_authenticated(server, "bob@example.test", ["amy@plain.test"], "no key", from_header="carol@nokey.test")
-    wait_for(lambda: outbound.plain.count() == 4, what="two more relayed messages")
-    assert b"DKIM-Signature" not in outbound.plain.messages[2]["data"]
-    assert b"DKIM-Signature" not in outbound.plain.messages[3]["data"]
+    # Another customer's domain, even with a key: bob may not sign as customer.test.
+    keygen(server, "customer.test", "--algorithm", "ed25519")
+    submit_authenticated(server, "bob@example.test", ["amy@plain.test"], "not bob's domain",
+                         from_header="ceo@customer.test")
+    wait_for(lambda: outbound.plain.count() == 5, what="three more relayed messages")
+    for index in (2, 3, 4):
+        assert b"DKIM-Signature" not in outbound.plain.messages[index]["data"], index
+    assert "not DKIM-signed: the From domain is not the login's" in server.log()
 
 
 def test_sign_networks_signs_unauthenticated_clients(outbound):

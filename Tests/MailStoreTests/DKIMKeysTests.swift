@@ -34,4 +34,16 @@ import Testing
             #expect(store.dkimKeysGeneration() == generation + 5)
         }
     }
+
+    @Test func whitelistEntryNamesTheUser() throws {
+        try withStore { store, _ throws in
+            try store.whitelistAdd(ip: "192.0.2.1", user: "alice@example.test", expires: 1000)
+            try store.whitelistAdd(ip: "192.0.2.2", user: nil, expires: 1000)
+            #expect(store.whitelistEntry(ip: "192.0.2.1", now: 10)?.user == "alice@example.test")
+            #expect(store.whitelistEntry(ip: "192.0.2.2", now: 10)?.user == nil)
+            #expect(store.whitelistEntry(ip: "192.0.2.2", now: 10) != nil)
+            #expect(store.whitelistEntry(ip: "192.0.2.1", now: 1000) == nil)
+            #expect(store.whitelistEntry(ip: "192.0.2.9", now: 10) == nil)
+        }
+    }
 }
