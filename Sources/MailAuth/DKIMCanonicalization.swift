@@ -84,12 +84,26 @@ enum BodyCanonicalizer {
                     continue
                 }
                 writer.emitCRLF(pendingEmptyLines); pendingEmptyLines = 0
-                var inSpace = false
-                for position in index..<end {
-                    let byte = body[position]
-                    if HeaderCanonicalizer.isWSP(byte) { inSpace = true; continue }
-                    if inSpace { writer.append(32); inSpace = false }
-                    writer.append(byte)
+                // Runs that canonicalization leaves alone (non-WSP bytes, and single SPs
+                // between them) are copied whole; every other WSP run becomes one SP.
+                var position = index
+                while position < end {
+                    var runEnd = position
+                    while runEnd < end {
+                        let byte = body[runEnd]
+                        if !HeaderCanonicalizer.isWSP(byte) { runEnd += 1; continue }
+                        // Trailing WSP was cut off above, so a WSP here has a byte after it.
+                        if byte == 32 && runEnd > position && !HeaderCanonicalizer.isWSP(body[runEnd + 1]) {
+                            runEnd += 1
+                            continue
+                        }
+                        break
+                    }
+                    if runEnd > position { writer.append(UnsafeBufferPointer(rebasing: body[position..<runEnd])) }
+                    guard runEnd < end else { break }
+                    writer.append(32)
+                    position = runEnd
+                    while position < end && HeaderCanonicalizer.isWSP(body[position]) { position += 1 }
                 }
                 writer.emitCRLF(1)
                 wroteAny = true
