@@ -1,8 +1,9 @@
 -- dmarc: applies the From domain's DMARC policy (RFC 7489) to received mail.
 --
--- Put it after spf and dkim in the chain: the data hook takes their results
--- (tx:result("spf"), tx:result("dkim")), or runs the checks itself when they are
--- not in the chain, then calls mailgate.dmarc.check(tx, spf, dkim). The engine
+-- Put it after spf and dkim in the chain: the data hook takes the SPF result
+-- (tx:result("spf")) and the DKIM results (mailgate.dkim.verify, which the server
+-- keeps per message), or runs the checks itself when those plugins are not in the
+-- chain, then calls mailgate.dmarc.check(tx, spf, dkim). The engine
 -- finds the policy (at _dmarc.<From domain>, else at the organizational domain),
 -- checks SPF and DKIM alignment, applies pct, and, when the domain asks for
 -- aggregate reports (rua=), records the evaluation for the daily report
@@ -57,8 +58,8 @@ function dmarc.data(tx)
   if spf == nil or spf.skipped then
     spf = mailgate.spf.check(session.client_ip, session.helo or "", tx.mail_from and tx.mail_from.address or "")
   end
-  local dkim = tx:result("dkim")
-  if dkim == nil then dkim = mailgate.dkim.verify(tx) end
+  -- Verified once per message and kept by the server: this costs no second check.
+  local dkim = mailgate.dkim.verify(tx)
   local result = mailgate.dmarc.check(tx, spf, dkim)
   tx:set_result("dmarc", result)
 

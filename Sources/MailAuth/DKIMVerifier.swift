@@ -146,7 +146,9 @@ public struct DKIMVerifier: Sendable {
         case .success(let texts):
             var firstProblem: DKIMSignatureProblem? = nil
             for text in texts.prefix(Self.maxKeyRecords) {
-                do { return .success(try DKIMKeyRecord(parsing: text, minimumRSABits: minimumRSABits)) } catch {
+                switch DKIMKeyRecordCache.shared.record(text, minimumRSABits: minimumRSABits) {
+                case .success(let record): return .success(record)
+                case .failure(let error):
                     if firstProblem == nil { firstProblem = error }
                 }
             }

@@ -26,21 +26,53 @@ public struct TagList: Sendable, Equatable {
     /// ";") is allowed.
     public init(parsing text: String) throws(ParseError) {
         guard text.utf8.count <= Self.maxLength else { throw .tooLong }
+        // On the UTF-8 bytes: every signature and key record of every message comes
+        // through here. Separators and whitespace are ASCII, so byte offsets are safe
+        // cut points.
         var tags: [(name: String, value: String)] = []
-        var seen: Set<String> = []
-        for element in text.split(separator: ";", omittingEmptySubsequences: false) {
-            let trimmed = Self.trimFWS(Substring(element))
-            if trimmed.isEmpty { continue }
-            guard let equals = trimmed.firstIndex(of: "=") else { throw .malformedTag(String(trimmed.prefix(40))) }
-            let name = Self.trimFWS(trimmed[..<equals])
-            let value = Self.trimFWS(trimmed[trimmed.index(after: equals)...])
-            guard Self.isTagName(name) else { throw .malformedTag(String(trimmed.prefix(40))) }
-            guard seen.insert(String(name)).inserted else { throw .duplicateTag(String(name)) }
+        let bytes = Array(text.utf8)
+        var elementStart = 0
+        while elementStart <= bytes.count {
+            var elementEnd = elementStart
+            while elementEnd < bytes.count, bytes[elementEnd] != UInt8(ascii: ";") { elementEnd += 1 }
+            let element = Self.trimmed(bytes, elementStart..<elementEnd)
+            elementStart = elementEnd + 1
+            if element.isEmpty { continue }
+            guard let equals = bytes[element].firstIndex(of: UInt8(ascii: "=")) else {
+                throw .malformedTag(Self.preview(bytes, element))
+            }
+            let nameRange = Self.trimmed(bytes, element.lowerBound..<equals)
+            let valueRange = Self.trimmed(bytes, (equals + 1)..<element.upperBound)
+            guard Self.isTagName(bytes[nameRange]) else { throw .malformedTag(Self.preview(bytes, element)) }
+            let name = String(decoding: bytes[nameRange], as: UTF8.self)
+            guard !tags.contains(where: { $0.name == name }) else { throw .duplicateTag(name) }
             guard tags.count < Self.maxTags else { throw .tooManyTags }
-            tags.append((String(name), String(value)))
+            tags.append((name, String(decoding: bytes[valueRange], as: UTF8.self)))
         }
         self.tags = tags
     }
+
+    private static func preview(_ bytes: [UInt8], _ range: Range<Int>) -> String {
+        String(String(decoding: bytes[range], as: UTF8.self).prefix(40))
+    }
+
+    private static func isFWSByte(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 13 || byte == 10 }
+
+    private static func trimmed(_ bytes: [UInt8], _ range: Range<Int>) -> Range<Int> {
+        var lower = range.lowerBound
+        var upper = range.upperBound
+        while lower < upper, isFWSByte(bytes[lower]) { lower += 1 }
+        while upper > lower, isFWSByte(bytes[upper - 1]) { upper -= 1 }
+        return lower..<upper
+    }
+
+    /// ALPHA *ALNUMPUNC (ALNUMPUNC = ALPHA / DIGIT / "_").
+    private static func isTagName(_ name: ArraySlice<UInt8>) -> Bool {
+        guard let first = name.first, isLetter(first) else { return false }
+        return name.allSatisfy { isLetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "_") }
+    }
+
+    private static func isLetter(_ byte: UInt8) -> Bool { (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) }
 
     /// The value of tag `name`, if present.
     public subscript(name: String) -> String? {
@@ -54,25 +86,11 @@ public struct TagList: Sendable, Equatable {
     /// `value` without any whitespace (folding included): for base64 data such as
     /// `b=`, `bh=` and `p=` (RFC 6376 §3.5, "whitespace is ignored").
     public static func removingWhitespace(_ value: String) -> String {
-        String(String.UnicodeScalarView(value.unicodeScalars.filter { !isFWS($0) }))
+        let bytes = value.utf8
+        guard bytes.contains(where: { $0 == 32 || $0 == 9 || $0 == 13 || $0 == 10 }) else { return value }
+        return String(decoding: bytes.filter { !($0 == 32 || $0 == 9 || $0 == 13 || $0 == 10) }, as: UTF8.self)
     }
 
-    /// ALPHA *ALNUMPUNC (ALNUMPUNC = ALPHA / DIGIT / "_").
-    static func isTagName(_ name: Substring) -> Bool {
-        guard let first = name.unicodeScalars.first, first.isASCIILetter else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCIILetter || ("0"..."9").contains($0) || $0 == "_" }
-    }
-
-    static func isFWS(_ scalar: Unicode.Scalar) -> Bool {
-        scalar == " " || scalar == "\t" || scalar == "\r" || scalar == "\n"
-    }
-
-    static func trimFWS(_ text: Substring) -> Substring {
-        var text = text
-        while let first = text.unicodeScalars.first, isFWS(first) { text = text.dropFirst() }
-        while let last = text.unicodeScalars.last, isFWS(last) { text = text.dropLast() }
-        return text
-    }
 }
 
 extension Unicode.Scalar {
