@@ -10,8 +10,8 @@
 --   greylist         `greylist` = "next" (default: rspamd's greylist module, when it
 --                    runs, answers "soft reject" itself) or "defer" (451 4.7.1)
 --   add header       accepted with X-Spam: Yes
---   rewrite subject  accepted with X-Spam: Yes (the host cannot change a header: the
---                    Subject stays; rspamd's proposed subject is logged)
+--   rewrite subject  accepted with X-Spam: Yes and the Subject rspamd proposes
+--                    (tx:set_subject: the server replaces the Subject field)
 --   no action        accepted
 -- Every scanned message gets X-Spam-Score, X-Spam-Action, X-Spam-Status and (with
 -- `symbols_header`) X-Spamd-Result. With `spam_folder` set, the deliver hook files
@@ -180,9 +180,8 @@ function rspamd.data(tx)
     if greylist == "defer" then return mailgate.defer(451, "4.7.1", reply_text(reply, "Try again later")) end
   elseif action == "add header" or action == "rewrite subject" then
     tx:add_header("X-Spam", "Yes")
-    if action == "rewrite subject" and type(reply.subject) == "string" then
-      mailgate.log.info(("rspamd: %s subject not rewritten (not supported), rspamd proposed %q"):format(
-        tx.queue_id, clean(reply.subject, 120)))
+    if action == "rewrite subject" and type(reply.subject) == "string" and reply.subject ~= "" then
+      tx:set_subject(clean(reply.subject, 900))
     end
     if spam_folder then tx:set_result("rspamd_spam", true) end
   end

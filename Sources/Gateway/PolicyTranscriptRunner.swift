@@ -385,10 +385,15 @@ public struct PolicyTranscriptRunner {
                         stored.append(contentsOf: AuthenticationResults.field(authservID: authservID,
                                                                               results: result.authenticationResults).utf8)
                     }
+                    var received = message
+                    if let subject = result.newSubject {
+                        stored.append(contentsOf: HeaderText.line("Subject", EncodedWords.encode(subject)).utf8)
+                        received = HeaderFields.removingFields(named: "Subject", from: message) ?? message
+                    }
                     for header in result.addedHeaders {
                         stored.append(contentsOf: HeaderText.line(header.name, header.value, allowUTF8: true).utf8)
                     }
-                    info.message = MessageContent(bytes: stored + message)
+                    info.message = MessageContent(bytes: stored + received)
                     info.headers = result.fieldsAdded(authservID: authservID) + info.headers
                     transaction = info
                     delivered = true

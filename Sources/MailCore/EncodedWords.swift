@@ -7,6 +7,44 @@
 // encoding is kept as written. Linear in the value's length.
 
 public enum EncodedWords {
+    /// `text` as a header value: itself when it is printable ASCII, else RFC 2047
+    /// UTF-8 B encoded-words of at most 75 bytes each, split between characters (never
+    /// inside one), separated by spaces.
+    public static func encode(_ text: String) -> String {
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text }
+        var words: [String] = []
+        var chunk: [UInt8] = []
+        func flush() {
+            guard !chunk.isEmpty else { return }
+            words.append("=?UTF-8?B?" + base64(chunk) + "?=")
+            chunk = []
+        }
+        for character in text {
+            // Control characters would be written as spaces by HeaderText anyway.
+            let bytes = character.isNewline ? [UInt8(ascii: " ")] : Array(String(character).utf8)
+            if chunk.count + bytes.count > 45 { flush() }
+            chunk.append(contentsOf: bytes.prefix(45))
+        }
+        flush()
+        return words.joined(separator: " ")
+    }
+
+    static func base64(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            let b0 = bytes[index], b1 = index + 1 < bytes.count ? bytes[index + 1] : 0
+            let b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
+            out.append(alphabet[Int(b0 >> 2)])
+            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
+            out.append(index + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : UInt8(ascii: "="))
+            out.append(index + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "="))
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// Longest encoded text looked at: RFC 2047 allows 75 bytes per word, but some
     /// encoders write a whole subject into one word.
     static let maxWordLength = 4096

@@ -11,6 +11,43 @@ public struct HeaderField: Sendable, Equatable {
 }
 
 public enum HeaderFields {
+    /// `message` without the header fields named `name` (case-insensitively); nil when
+    /// there are none. Only the header block is read; folded lines go with their field.
+    public static func removingFields(named name: String, from message: [UInt8]) -> [UInt8]? {
+        let wanted = Array(name.lowercased().utf8)
+        var drop: [Range<Int>] = []
+        var start = 0
+        let count = message.count
+        while start < count, message[start] != 13, message[start] != 10 {
+            var end = start
+            while end < count {
+                if message[end] == 10 {
+                    let next = end + 1
+                    if next < count, message[next] == 32 || message[next] == 9 { end = next; continue }
+                    end = next
+                    break
+                }
+                end += 1
+            }
+            if end - start > wanted.count, message[start + wanted.count] == UInt8(ascii: ":"),
+               zip(message[start..<(start + wanted.count)], wanted).allSatisfy({
+                   ($0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0) == $1 }) {
+                drop.append(start..<end)
+            }
+            start = end
+        }
+        guard !drop.isEmpty else { return nil }
+        var kept: [UInt8] = []
+        kept.reserveCapacity(count)
+        var from = 0
+        for range in drop {
+            kept.append(contentsOf: message[from..<range.lowerBound])
+            from = range.upperBound
+        }
+        kept.append(contentsOf: message[from...])
+        return kept
+    }
+
     /// Byte offset where the body starts (after the empty line), or the message length.
     public static func headerEnd(_ message: [UInt8]) -> Int {
         var index = 0

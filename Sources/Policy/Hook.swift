@@ -173,6 +173,9 @@ public struct HookResult: Sendable, Equatable {
     /// tx:add_auth_result, in order: the server writes them as one
     /// Authentication-Results field under its own authserv-id.
     public var authenticationResults: [String] = []
+    /// The Subject a `data` hook asked for (tx:set_subject): it replaces the message's
+    /// Subject field(s). nil: unchanged.
+    public var newSubject: String?
     public var delivery: DeliveryAction
     /// The policy whose verdict (or failure) ended the chain; nil when none did.
     /// Not part of equality: results compare by what they do.
@@ -180,7 +183,7 @@ public struct HookResult: Sendable, Equatable {
 
     public static func == (lhs: HookResult, rhs: HookResult) -> Bool {
         lhs.verdict == rhs.verdict && lhs.addedHeaders == rhs.addedHeaders && lhs.delivery == rhs.delivery
-            && lhs.authenticationResults == rhs.authenticationResults
+            && lhs.authenticationResults == rhs.authenticationResults && lhs.newSubject == rhs.newSubject
     }
 
     public init(verdict: Verdict, addedHeaders: [HeaderField] = [], delivery: DeliveryAction = .normal) {
@@ -190,10 +193,13 @@ public struct HookResult: Sendable, Equatable {
     /// What the `data` hook adds to the message, as the following hooks and transcripts
     /// see it: the Authentication-Results field (unfolded) first, then addedHeaders.
     public func fieldsAdded(authservID: String) -> [HeaderField] {
-        guard !authenticationResults.isEmpty else { return addedHeaders }
-        let results = HeaderField(name: "Authentication-Results",
-                                  value: authservID + "; " + authenticationResults.joined(separator: "; "))
-        return [results] + addedHeaders
+        var fields: [HeaderField] = []
+        if !authenticationResults.isEmpty {
+            fields.append(HeaderField(name: "Authentication-Results",
+                                      value: authservID + "; " + authenticationResults.joined(separator: "; ")))
+        }
+        if let newSubject { fields.append(HeaderField(name: "Subject", value: newSubject)) }
+        return fields + addedHeaders
     }
 
     /// The answer for a policy that failed (Lua error, budget overrun, bad return):

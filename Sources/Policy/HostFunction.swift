@@ -17,6 +17,7 @@ enum HostFunction: Int32, CaseIterable {
     case setResult, getResult
     case messageBytes, messageParts, partText
     // Mail authentication (LuaVM+MailAuth.swift).
+    case setSubject
     case addAuthResult, spfCheck, dkimVerify, dmarcCheck, arcVerify
     // mailgate.http (LuaVM+HTTP.swift).
     case httpRequest
@@ -58,6 +59,7 @@ enum HostFunction: Int32, CaseIterable {
         case .messageBytes: "tx_message_bytes"
         case .messageParts: "tx_parts"
         case .partText: "tx_part_text"
+        case .setSubject: "set_subject"
         case .addAuthResult: "tx_add_auth_result"
         case .spfCheck: "spf_check"
         case .dkimVerify: "dkim_verify"
@@ -103,6 +105,7 @@ enum HostFunction: Int32, CaseIterable {
         case .messageBytes: "tx:body"
         case .messageParts: "tx:parts"
         case .partText: "tx:part_text"
+        case .setSubject: "tx:set_subject"
         case .addAuthResult: "tx:add_auth_result"
         case .spfCheck: "mailgate.spf.check"
         case .dkimVerify: "mailgate.dkim.verify"

@@ -46,6 +46,7 @@ extension LuaVM {
         callSerial = lastSerial
         addedHeaders = []
         authResults = []
+        newSubject = nil
         lastCallFailed = false
         nextPolicy = shadow ? liveCount : 0
         chainEnd = shadow ? policies.count : liveCount
@@ -87,6 +88,7 @@ extension LuaVM {
         }
         var result = HookResult(verdict: .next, addedHeaders: addedHeaders)
         result.authenticationResults = authResults
+        result.newSubject = newSubject
         return .finished(end(result))
     }
 
@@ -106,6 +108,7 @@ extension LuaVM {
         case .final(let verdict, let delivery):
             var result = HookResult(verdict: verdict, addedHeaders: addedHeaders, delivery: delivery)
             result.authenticationResults = authResults
+            result.newSubject = newSubject
             result.decidedBy = policy.name
             return .finished(end(result))
         case .failure(let message):

@@ -138,6 +138,9 @@ extension LuaVM {
         case .addHeader:
             return addHeader(call)
 
+        case .setSubject:
+            return setSubject(call)
+
         case .dnsQuery:
             return dnsQuery(call)
 
@@ -281,6 +284,19 @@ extension LuaVM {
         }
         stack.push(true)
         return 2
+    }
+
+    /// tx:set_subject(text) in the data hook: the message's Subject is replaced by `text`
+    /// (the last call wins; shadow policies change nothing).
+    private func setSubject(_ call: HostArguments) -> Int32 {
+        guard activeHook == .data else { return call.fail("only available in the data hook") }
+        guard let text = call.string(1), text.utf8.count <= 900,
+              !text.utf8.contains(where: { $0 < 0x20 && $0 != 9 || $0 == 0x7F }) else {
+            return call.fail("expected a subject of at most 900 bytes without line breaks or control characters")
+        }
+        guard nextPolicy < liveCount else { return 0 }
+        newSubject = text
+        return 0
     }
 
     /// tx:add_header(name, value) in the data hook: collected for HookResult.addedHeaders.

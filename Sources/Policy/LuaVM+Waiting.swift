@@ -93,6 +93,7 @@ extension LuaVM {
         var chainEnd: Int
         var addedHeaders: [HeaderField]
         var authResults: [String]
+        var newSubject: String?
         var storeWrites: Int
         var hostBuiltBytes: Int
         var hostWaits: Int
@@ -103,11 +104,12 @@ extension LuaVM {
         let parked = ParkedCall(vm: self, wait: wait, pending: pending, state: CallState(
             activePolicy: activePolicy, activeHook: activeHook, activeCall: activeCall, callAddress: callAddress,
             callSerial: callSerial, nextPolicy: nextPolicy, chainEnd: chainEnd, addedHeaders: addedHeaders,
-            authResults: authResults, storeWrites: storeWrites, hostBuiltBytes: hostBuiltBytes, hostWaits: hostWaits))
+            authResults: authResults, newSubject: newSubject, storeWrites: storeWrites, hostBuiltBytes: hostBuiltBytes, hostWaits: hostWaits))
         mg_call_detach(state, &parked.snapshot)
         activeHook = nil; activeCall = nil; callAddress = nil; activePolicy = ""
         addedHeaders = []
         authResults = []
+        newSubject = nil
         parkedCalls += 1
         return parked
     }
@@ -118,6 +120,7 @@ extension LuaVM {
         activePolicy = saved.activePolicy; activeHook = saved.activeHook; activeCall = saved.activeCall
         callAddress = saved.callAddress; callSerial = saved.callSerial; nextPolicy = saved.nextPolicy
         chainEnd = saved.chainEnd; addedHeaders = saved.addedHeaders; authResults = saved.authResults
+        newSubject = saved.newSubject
         storeWrites = saved.storeWrites
         hostBuiltBytes = saved.hostBuiltBytes; hostWaits = saved.hostWaits
         mg_call_attach(state, &parked.snapshot)

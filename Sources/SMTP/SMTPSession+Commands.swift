@@ -315,12 +315,18 @@ extension SMTPSession {
         switch result.verdict {
         case .next, .accept:
             guard let transaction else { return }
-            let received = withoutForgedAuthenticationResults(pendingMessage, transaction.info)
+            var received = withoutForgedAuthenticationResults(pendingMessage, transaction.info)
+            if result.newSubject != nil, let withoutSubject = HeaderFields.removingFields(named: "Subject", from: received) {
+                received = withoutSubject
+            }
             var message: [UInt8] = []
             message.reserveCapacity(received.count + 512)
             if !result.authenticationResults.isEmpty {
                 let field = AuthenticationResults.field(authservID: configuration.hostname, results: result.authenticationResults)
                 message.append(contentsOf: field.utf8)
+            }
+            if let subject = result.newSubject {
+                message.append(contentsOf: HeaderText.line("Subject", EncodedWords.encode(subject)).utf8)
             }
             for header in result.addedHeaders {
                 message.append(contentsOf: HeaderText.line(header.name, header.value, allowUTF8: true).utf8)
@@ -329,7 +335,8 @@ extension SMTPSession {
             message.append(contentsOf: received)
             pendingMessage = []
             var info = transaction.info
-            info.headers = result.fieldsAdded(authservID: configuration.hostname) + info.headers
+            info.headers = result.fieldsAdded(authservID: configuration.hostname)
+                + info.headers.filter { result.newSubject == nil || $0.name.lowercased() != "subject" }
             // `deliver` hooks see the message as it will be stored (shares its bytes).
             info.message = MessageContent(bytes: message)
             self.transaction?.info.message = nil

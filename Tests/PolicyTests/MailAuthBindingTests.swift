@@ -200,3 +200,25 @@ end }
     #expect(rows.first?.spf.result == "pass")
     #expect(rows.first?.disposition == "none")
 }
+
+@Test func setSubjectIsTheLastCallsTextAndOnlyInData() throws {
+    let dir = PolicyDirectory()
+    let host = TestPolicyHost()
+    dir.write("a.lua", """
+    return {
+      data = function(tx)
+        tx:set_subject("first")
+        tx:set_subject("*** SPAM *** hello")
+        if pcall(tx.set_subject, tx, "a\\r\\nBcc: x") then return mailgate.accept end
+        return mailgate.next
+      end,
+      rcpt = function(tx) tx:set_subject("x") return mailgate.next end,
+    }
+    """)
+    let engine = try PolicyEngine(configuration: dir.configuration(["a"]), host: host)
+    let result = engine.run(.data(transaction(size: 10)))
+    #expect(result.verdict == .next)
+    #expect(result.newSubject == "*** SPAM *** hello")
+    #expect(result.fieldsAdded(authservID: "mx").first == HeaderField(name: "Subject", value: "*** SPAM *** hello"))
+    #expect(engine.run(.rcpt(transaction(), recipient: address("a@example.test"))) == .policyFailure)
+}

@@ -310,6 +310,24 @@ import Policy
         #expect(message.contains("\r\n\r\nAuthentication-Results: mx.example.test; in the body"))
     }
 
+    @Test func dataHookSubjectReplacesTheMessagesSubject() throws {
+        var harness = SessionHarness()
+        harness.policy = { call in
+            guard case .data = call else { return HookResult(verdict: .next) }
+            var result = HookResult(verdict: .next)
+            result.newSubject = "*** SPAM *** Grüße"
+            return result
+        }
+        harness.start()
+        harness.send("EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
+                     + "Subject: Grüße\r\n folded\r\nFrom: a@b.test\r\n\r\nSubject: in the body\r\n.\r\n")
+        let message = String(decoding: try #require(harness.delivered.first).message, as: UTF8.self)
+        #expect(message.hasPrefix("Subject: =?UTF-8?B?"))
+        #expect(message.components(separatedBy: "Subject:").count == 3)  // ours and the body's
+        #expect(!message.contains("folded"))
+        #expect(message.contains("\r\n\r\nSubject: in the body"))
+    }
+
     @Test func deliveryFailureIsReported() {
         var harness = SessionHarness()
         harness.deliver = { _ in .failed(Reply(452, "4.3.1", "Insufficient system storage")) }
