@@ -78,40 +78,10 @@ public enum AuthenticationResults {
     /// the common case copies nothing. Only the header block is read.
     public static func removingFields(claiming id: String, from message: [UInt8]) -> [UInt8]? {
         let wanted = id.lowercased()
-        let name = Array(fieldName.lowercased().utf8)
-        var drop: [Range<Int>] = []
-        var start = 0
-        let count = message.count
-        while start < count {
-            // The end of this field: the CRLF not followed by SP/HT (or bare LF).
-            if message[start] == 13 || message[start] == 10 { break }  // the empty line ends the header
-            var end = start
-            while end < count {
-                if message[end] == 10 {
-                    let next = end + 1
-                    if next < count, message[next] == 32 || message[next] == 9 { end = next; continue }
-                    end = next
-                    break
-                }
-                end += 1
-            }
-            if end - start > name.count, message[start + name.count] == UInt8(ascii: ":"),
-               zip(message[start..<(start + name.count)], name).allSatisfy({ lower($0) == $1 }),
-               authservID(ofValue: message[(start + name.count + 1)..<end]) == wanted {
-                drop.append(start..<end)
-            }
-            start = end
+        let name = fieldName.lowercased()
+        return HeaderFields.removingFields(from: message) { fieldName, value in
+            fieldName == name && authservID(ofValue: value) == wanted
         }
-        guard !drop.isEmpty else { return nil }
-        var kept: [UInt8] = []
-        kept.reserveCapacity(message.count)
-        var from = 0
-        for range in drop {
-            kept.append(contentsOf: message[from..<range.lowerBound])
-            from = range.upperBound
-        }
-        kept.append(contentsOf: message[from...])
-        return kept
     }
 
     // MARK: - Pieces
@@ -154,8 +124,6 @@ public enum AuthenticationResults {
     }
 
     static func isSpace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 13 || byte == 10 }
-
-    static func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte + 32 : byte }
 
     /// The bytes with RFC 5322 comments (nested, with quoted-pairs) replaced by a space.
     static func withoutComments(_ bytes: [UInt8]) -> [UInt8] {

@@ -5,6 +5,7 @@
 //   receiver "!" policy-domain "!" begin "!" end "!" unique-id ".xml.gz"
 // Headers go through MailCore.HeaderText (the one header writer), so nothing from a
 // DMARC record can start a header of its own. Output: CRLF bytes ready to queue.
+import Foundation
 import MailCore
 
 public struct DMARCReportMessage: Sendable, Equatable {
@@ -64,24 +65,8 @@ public struct DMARCReportMessage: Sendable, Equatable {
 
     /// Base64 in lines of 76 characters, each ending CRLF (RFC 2045 §6.8).
     static func base64Lines(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 4 / 3 + bytes.count / 38 + 8)
-        var lineLength = 0
-        var index = 0
-        while index < bytes.count {
-            let b0 = bytes[index]
-            let b1 = index + 1 < bytes.count ? bytes[index + 1] : 0
-            let b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
-            out.append(alphabet[Int(b0 >> 2)])
-            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
-            out.append(index + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : UInt8(ascii: "="))
-            out.append(index + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "="))
-            index += 3
-            lineLength += 4
-            if lineLength == 76 { out += [13, 10]; lineLength = 0 }
-        }
-        if lineLength > 0 { out += [13, 10] }
-        return String(decoding: out, as: UTF8.self)
+        let text = Data(bytes).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn,
+                                                             .endLineWithLineFeed])
+        return text.isEmpty ? "" : text + "\r\n"
     }
 }

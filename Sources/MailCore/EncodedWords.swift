@@ -6,6 +6,8 @@
 // quoted strings and addresses), and a word in an unknown charset or with a broken
 // encoding is kept as written. Linear in the value's length.
 
+import Foundation
+
 public enum EncodedWords {
     /// `text` as a header value: itself when it is printable ASCII, else RFC 2047
     /// UTF-8 B encoded-words of at most 75 bytes each, split between characters (never
@@ -16,7 +18,7 @@ public enum EncodedWords {
         var chunk: [UInt8] = []
         func flush() {
             guard !chunk.isEmpty else { return }
-            words.append("=?UTF-8?B?" + base64(chunk) + "?=")
+            words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=")
             chunk = []
         }
         for character in text {
@@ -27,22 +29,6 @@ public enum EncodedWords {
         }
         flush()
         return words.joined(separator: " ")
-    }
-
-    static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            let b0 = bytes[index], b1 = index + 1 < bytes.count ? bytes[index + 1] : 0
-            let b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
-            out.append(alphabet[Int(b0 >> 2)])
-            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
-            out.append(index + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : UInt8(ascii: "="))
-            out.append(index + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "="))
-            index += 3
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Longest encoded text looked at: RFC 2047 allows 75 bytes per word, but some

@@ -14,7 +14,15 @@ public enum HeaderFields {
     /// `message` without the header fields named `name` (case-insensitively); nil when
     /// there are none. Only the header block is read; folded lines go with their field.
     public static func removingFields(named name: String, from message: [UInt8]) -> [UInt8]? {
-        let wanted = Array(name.lowercased().utf8)
+        let wanted = name.lowercased()
+        return removingFields(from: message) { fieldName, _ in fieldName == wanted }
+    }
+
+    /// `message` without the header fields for which `shouldRemove(lowercased name,
+    /// value bytes after the colon, folding included)` is true; nil when there are none,
+    /// so the common case copies nothing.
+    public static func removingFields(from message: [UInt8],
+                                      where shouldRemove: (String, ArraySlice<UInt8>) -> Bool) -> [UInt8]? {
         var drop: [Range<Int>] = []
         var start = 0
         let count = message.count
@@ -29,10 +37,9 @@ public enum HeaderFields {
                 }
                 end += 1
             }
-            if end - start > wanted.count, message[start + wanted.count] == UInt8(ascii: ":"),
-               zip(message[start..<(start + wanted.count)], wanted).allSatisfy({
-                   ($0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0) == $1 }) {
-                drop.append(start..<end)
+            if let colon = message[start..<end].firstIndex(of: UInt8(ascii: ":")) {
+                let name = String(decoding: message[start..<colon], as: UTF8.self).lowercased()
+                if shouldRemove(name, message[(colon + 1)..<end]) { drop.append(start..<end) }
             }
             start = end
         }
