@@ -14,9 +14,9 @@
 -- What the disposition does:
 --   reject      550 5.7.1 "rejected by DMARC policy for DOMAIN" (config `reject`
 --               false: quarantined instead)
---   quarantine  delivered to the recipient's `quarantine_folder` ("Junk") through
---               mailgate.folder in the deliver hook; relayed recipients get the
---               message as is, with the X-DMARC header below
+--   quarantine  delivered to the local recipients' `quarantine_folder` ("Junk")
+--               (tx:set_folder: no deliver hook needed); relayed recipients get
+--               the message as is, with the X-DMARC header below
 --   none        nothing
 -- temperror (DNS trouble) and permerror (a broken record) never refuse mail.
 --
@@ -76,14 +76,8 @@ function dmarc.data(tx)
   end
   if disposition == "quarantine" and apply_quarantine then
     tx:set_result("dmarc_quarantine", true)
+    tx:set_folder(quarantine_folder)  -- local recipients; a deliver hook may still choose
     tx:add_header("X-DMARC", ("quarantine (p=%s) header.from=%s"):format(result.policy or "none", result.from_domain))
-  end
-  return mailgate.next
-end
-
-function dmarc.deliver(tx, rcpt, info)
-  if info["local"] and tx:result("dmarc_quarantine") then
-    return mailgate.folder(quarantine_folder)
   end
   return mailgate.next
 end

@@ -219,7 +219,8 @@ struct MessageDelivery: Sendable {
                 queued.route = name
                 plan.remote.append(queued)
             case .normal:
-                route(recipient, folder: "INBOX", parameters: parameters, depth: 0, plan: &plan, store: context.store)
+                route(recipient, folder: transaction.folder ?? "INBOX", parameters: parameters, depth: 0, plan: &plan,
+                      store: context.store)
             }
         }
         return plan

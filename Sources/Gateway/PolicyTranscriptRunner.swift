@@ -246,6 +246,8 @@ public struct PolicyTranscriptRunner {
         var transaction: TransactionInfo?
         /// The message passed `data`: `deliver` may run.
         var delivered = false
+        /// The folder the `data` hook chose for local recipients (tx:set_folder).
+        var dataFolder: String?
         var queueIDs = 0
         var stepNumber = 0
 
@@ -397,6 +399,7 @@ public struct PolicyTranscriptRunner {
                     info.headers = result.fieldsAdded(authservID: authservID) + info.headers
                     transaction = info
                     delivered = true
+                    dataFolder = result.folder
                 }
                 noteClosing(result.verdict)
                 return Played(label: label, result: result, decidedBy: result.decidedBy)
@@ -407,7 +410,14 @@ public struct PolicyTranscriptRunner {
                     throw SequenceError(reason: "deliver needs a message: add a data step that is accepted")
                 }
                 let isLocal = step.local ?? fixture.isLocalDomain(recipient.domain)
-                let result = run(.deliver(info, recipient: recipient, local: isLocal))
+                var result = run(.deliver(info, recipient: recipient, local: isLocal))
+                // As the server does: a local recipient the deliver hook leaves alone gets
+                // the data hook's folder.
+                if isLocal, let folder = dataFolder, result.delivery == .normal,
+                   result.verdict == .next || result.verdict == .accept {
+                    result.verdict = .accept
+                    result.delivery = .folder(folder)
+                }
                 return Played(label: "deliver <\(recipient.address)>\(isLocal ? " (local)" : "")", result: result,
                               decidedBy: result.decidedBy)
 

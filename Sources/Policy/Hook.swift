@@ -176,6 +176,8 @@ public struct HookResult: Sendable, Equatable {
     /// The Subject a `data` hook asked for (tx:set_subject): it replaces the message's
     /// Subject field(s). nil: unchanged.
     public var newSubject: String?
+    /// The folder a `data` hook chose for local recipients (tx:set_folder); nil: INBOX.
+    public var folder: String?
     public var delivery: DeliveryAction
     /// The policy whose verdict (or failure) ended the chain; nil when none did.
     /// Not part of equality: results compare by what they do.
@@ -184,6 +186,7 @@ public struct HookResult: Sendable, Equatable {
     public static func == (lhs: HookResult, rhs: HookResult) -> Bool {
         lhs.verdict == rhs.verdict && lhs.addedHeaders == rhs.addedHeaders && lhs.delivery == rhs.delivery
             && lhs.authenticationResults == rhs.authenticationResults && lhs.newSubject == rhs.newSubject
+            && lhs.folder == rhs.folder
     }
 
     public init(verdict: Verdict, addedHeaders: [HeaderField] = [], delivery: DeliveryAction = .normal) {

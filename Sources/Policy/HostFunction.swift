@@ -17,7 +17,7 @@ enum HostFunction: Int32, CaseIterable {
     case setResult, getResult
     case messageBytes, messageParts, partText
     // Mail authentication (LuaVM+MailAuth.swift).
-    case setSubject
+    case setSubject, setFolder
     case addAuthResult, spfCheck, dkimVerify, dmarcCheck, arcVerify
     // mailgate.http (LuaVM+HTTP.swift).
     case httpRequest
@@ -60,6 +60,7 @@ enum HostFunction: Int32, CaseIterable {
         case .messageParts: "tx_parts"
         case .partText: "tx_part_text"
         case .setSubject: "set_subject"
+        case .setFolder: "set_folder"
         case .addAuthResult: "tx_add_auth_result"
         case .spfCheck: "spf_check"
         case .dkimVerify: "dkim_verify"
@@ -106,6 +107,7 @@ enum HostFunction: Int32, CaseIterable {
         case .messageParts: "tx:parts"
         case .partText: "tx:part_text"
         case .setSubject: "tx:set_subject"
+        case .setFolder: "tx:set_folder"
         case .addAuthResult: "tx:add_auth_result"
         case .spfCheck: "mailgate.spf.check"
         case .dkimVerify: "mailgate.dkim.verify"

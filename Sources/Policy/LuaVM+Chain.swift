@@ -47,6 +47,7 @@ extension LuaVM {
         addedHeaders = []
         authResults = []
         newSubject = nil
+        chosenFolder = nil
         lastCallFailed = false
         nextPolicy = shadow ? liveCount : 0
         chainEnd = shadow ? policies.count : liveCount
@@ -89,6 +90,7 @@ extension LuaVM {
         var result = HookResult(verdict: .next, addedHeaders: addedHeaders)
         result.authenticationResults = authResults
         result.newSubject = newSubject
+        result.folder = chosenFolder
         return .finished(end(result))
     }
 
@@ -109,6 +111,7 @@ extension LuaVM {
             var result = HookResult(verdict: verdict, addedHeaders: addedHeaders, delivery: delivery)
             result.authenticationResults = authResults
             result.newSubject = newSubject
+            result.folder = chosenFolder
             result.decidedBy = policy.name
             return .finished(end(result))
         case .failure(let message):

@@ -141,6 +141,15 @@ extension LuaVM {
         case .setSubject:
             return setSubject(call)
 
+        case .setFolder:
+            guard activeHook == .data else { return call.fail("only available in the data hook") }
+            guard let name = call.string(1), !name.isEmpty, name.utf8.count <= 255,
+                  !name.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+                return call.fail("expected a folder name of 1 to 255 bytes without control characters")
+            }
+            if nextPolicy < liveCount { chosenFolder = name }
+            return 0
+
         case .dnsQuery:
             return dnsQuery(call)
 

@@ -94,6 +94,7 @@ extension LuaVM {
         var addedHeaders: [HeaderField]
         var authResults: [String]
         var newSubject: String?
+        var chosenFolder: String?
         var storeWrites: Int
         var hostBuiltBytes: Int
         var hostWaits: Int
@@ -104,12 +105,13 @@ extension LuaVM {
         let parked = ParkedCall(vm: self, wait: wait, pending: pending, state: CallState(
             activePolicy: activePolicy, activeHook: activeHook, activeCall: activeCall, callAddress: callAddress,
             callSerial: callSerial, nextPolicy: nextPolicy, chainEnd: chainEnd, addedHeaders: addedHeaders,
-            authResults: authResults, newSubject: newSubject, storeWrites: storeWrites, hostBuiltBytes: hostBuiltBytes, hostWaits: hostWaits))
+            authResults: authResults, newSubject: newSubject, chosenFolder: chosenFolder, storeWrites: storeWrites, hostBuiltBytes: hostBuiltBytes, hostWaits: hostWaits))
         mg_call_detach(state, &parked.snapshot)
         activeHook = nil; activeCall = nil; callAddress = nil; activePolicy = ""
         addedHeaders = []
         authResults = []
         newSubject = nil
+        chosenFolder = nil
         parkedCalls += 1
         return parked
     }
@@ -120,7 +122,7 @@ extension LuaVM {
         activePolicy = saved.activePolicy; activeHook = saved.activeHook; activeCall = saved.activeCall
         callAddress = saved.callAddress; callSerial = saved.callSerial; nextPolicy = saved.nextPolicy
         chainEnd = saved.chainEnd; addedHeaders = saved.addedHeaders; authResults = saved.authResults
-        newSubject = saved.newSubject
+        newSubject = saved.newSubject; chosenFolder = saved.chosenFolder
         storeWrites = saved.storeWrites
         hostBuiltBytes = saved.hostBuiltBytes; hostWaits = saved.hostWaits
         mg_call_attach(state, &parked.snapshot)

@@ -88,6 +88,7 @@ final class LuaVM: @unchecked Sendable {
     var addedHeaders: [HeaderField] = []
     var authResults: [String] = []
     var newSubject: String?
+    var chosenFolder: String?
     /// Store writes (counters.incr, whitelist.add/remove) made by the policy call in
     /// progress: at most `PolicyConfiguration.maxStoreWrites`.
     var storeWrites = 0

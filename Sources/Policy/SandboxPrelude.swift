@@ -258,6 +258,7 @@ local tx_methods = {  -- private: reached only through tx_mt.__index
   end,
   add_header = function(_, name, value) return host.add_header(name, value) end,
   set_subject = function(_, text) return host.set_subject(text) end,
+  set_folder = function(_, name) return host.set_folder(name) end,
 }
 -- session, mail_from, recipients and headers are built on first use by the host, for
 -- the hook call whose serial the transaction keeps under the private key `tx_call`.

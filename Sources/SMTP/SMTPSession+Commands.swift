@@ -341,10 +341,12 @@ extension SMTPSession {
             info.message = MessageContent(bytes: message)
             self.transaction?.info.message = nil
             pending = .delivery
-            actions.append(.deliver(SMTPTransaction(
+            var accepted = SMTPTransaction(
                 info: info, mailParameters: transaction.parameters,
                 recipientParameters: transaction.recipientParameters,
-                message: message, startedAt: transaction.startedAt)))
+                message: message, startedAt: transaction.startedAt)
+            accepted.folder = result.folder
+            actions.append(.deliver(accepted))
         case .reject(let reply), .deferred(let reply):
             endTransaction(reply, &actions)
         case .disconnect(let reply):

@@ -62,6 +62,9 @@ public struct SMTPTransaction: Sendable {
     /// The message as it will be stored: added headers + Received + the client's bytes.
     public var message: [UInt8]
     public var startedAt: Double
+    /// The folder local recipients get the message in unless a `deliver` hook picks
+    /// one (tx:set_folder in the `data` hook); nil: INBOX.
+    public var folder: String? = nil
 }
 
 public enum DeliveryOutcome: Sendable, Equatable {

@@ -222,3 +222,38 @@ end }
     #expect(result.fieldsAdded(authservID: "mx").first == HeaderField(name: "Subject", value: "*** SPAM *** hello"))
     #expect(engine.run(.rcpt(transaction(), recipient: address("a@example.test"))) == .policyFailure)
 }
+
+@Test func setFolderChoosesTheLocalFolderFromTheDataHook() throws {
+    let dir = PolicyDirectory()
+    let host = TestPolicyHost()
+    dir.write("a.lua", """
+    return {
+      data = function(tx)
+        tx:set_folder("Junk")
+        if pcall(tx.set_folder, tx, "") then return mailgate.accept end
+        return mailgate.next
+      end,
+    }
+    """)
+    let engine = try PolicyEngine(configuration: dir.configuration(["a"]), host: host)
+    let result = engine.run(.data(transaction(size: 10)))
+    #expect(result.verdict == .next)
+    #expect(result.folder == "Junk")
+}
+
+@Test func setFolderSurvivesAWait() throws {
+    let dir = PolicyDirectory()
+    let host = TestPolicyHost()
+    let resolver = TestResolver()
+    resolver.delay = .milliseconds(20)
+    host.resolver = resolver
+    dir.write("a.lua", """
+    return { data = function(tx)
+      mailgate.dns.txt("x.example")
+      tx:set_folder("Junk")
+      return mailgate.next
+    end }
+    """)
+    let engine = try PolicyEngine(configuration: dir.configuration(["a"]), host: host)
+    #expect(engine.run(.data(transaction(size: 10))).folder == "Junk")
+}
