@@ -55,6 +55,20 @@ extension LuaVM {
 // MARK: - mailgate.spf, mailgate.dkim, mailgate.dmarc
 
 extension LuaVM {
+    /// The message of the transaction the call's tx argument (#1) belongs to, in the
+    /// data and deliver hooks; nil after pushing the error otherwise.
+    private func receivedMessage(_ call: HostArguments) -> MessageContent? {
+        guard let serial = call.stack.integer(at: 1), serial == callSerial, let (transaction, _) = activeTransaction else {
+            _ = call.fail("only available during the hook call that received this transaction")
+            return nil
+        }
+        guard activeHook == .data || activeHook == .deliver, let message = transaction.message else {
+            _ = call.fail("only available in the data and deliver hooks")
+            return nil
+        }
+        return message
+    }
+
     /// Refuses a check where the call cannot wait; nil when it may go on.
     private func authWaitRefusal(_ call: HostArguments) -> Int32? {
         guard !loading, canWait else {
@@ -112,12 +126,7 @@ extension LuaVM {
     /// Verified once per message; later calls get the same list without waiting.
     func dkimVerify(_ call: HostArguments) -> Int32 {
         let stack = call.stack
-        guard let serial = stack.integer(at: 1), serial == callSerial, let (transaction, _) = activeTransaction else {
-            return call.fail("only available during the hook call that received this transaction")
-        }
-        guard activeHook == .data || activeHook == .deliver, let message = transaction.message else {
-            return call.fail("only available in the data and deliver hooks")
-        }
+        guard let message = receivedMessage(call) else { return -1 }
         if let known = message.verifiedSignatures {
             return pushPolicyValue(.array(known.map(Self.policyValue)), stack)
         }
@@ -145,12 +154,7 @@ extension LuaVM {
     /// chain's validation (RFC 8617 §5.2); `result` is "none", "pass" or "fail".
     func arcVerify(_ call: HostArguments) -> Int32 {
         let stack = call.stack
-        guard let serial = stack.integer(at: 1), serial == callSerial, let (transaction, _) = activeTransaction else {
-            return call.fail("only available during the hook call that received this transaction")
-        }
-        guard activeHook == .data || activeHook == .deliver, let message = transaction.message else {
-            return call.fail("only available in the data and deliver hooks")
-        }
+        guard let message = receivedMessage(call) else { return -1 }
         if !message.authMessage.headerFields.contains(where: { $0.lowercasedName.hasPrefix("arc-") }) {
             return pushPolicyValue(Self.policyValue(ARCOutcome(result: .none)), stack)
         }
@@ -174,12 +178,7 @@ extension LuaVM {
     /// spf_aligned=, dkim_aligned=, sampled_out=, problem=, p=, sp=, pct=, adkim=, aspf=}.
     func dmarcCheck(_ call: HostArguments) -> Int32 {
         let stack = call.stack
-        guard let serial = stack.integer(at: 1), serial == callSerial, let (transaction, mailFrom) = activeTransaction else {
-            return call.fail("only available during the hook call that received this transaction")
-        }
-        guard activeHook == .data || activeHook == .deliver, let message = transaction.message else {
-            return call.fail("only available in the data and deliver hooks")
-        }
+        guard let message = receivedMessage(call), let (transaction, mailFrom) = activeTransaction else { return -1 }
         var spf: (result: SPFResult, domain: String, identity: String)?
         if let text = call.string(2) {
             guard let result = SPFResult(rawValue: text) else {

@@ -88,7 +88,10 @@ final class ARCTests: XCTestCase {
 
     func runPython(_ script: String, _ arguments: [String]) throws -> String {
         let python = "/usr/bin/python3"
-        guard FileManager.default.isExecutableFile(atPath: python) else { throw XCTSkip("unreachable") }
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw NSError(domain: "ARCTests", code: 1,
+                          userInfo: [NSLocalizedDescriptionKey: "\(python) is missing (make test-deps installs it)"])
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-c", script] + arguments
